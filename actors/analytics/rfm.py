@@ -1,0 +1,120 @@
+"""RFM per customer, computed in the Warehouse (ClickHouse SQL), with a pandas
+reference implementation of exactly the same definitions.
+
+Definitions, for transactions strictly before `as_of`:
+- recency_days: days from the last purchase day to `as_of`'s day
+- frequency: number of distinct purchase days
+- monetary: total amount
+- tenure_days: days from the first purchase day to `as_of`'s day
+- r_score, f_score, m_score: 1..4 quartile scores, ties share a score:
+  ``1 + floor(4 * (rank_min - 1) / n)`` with rank_min the 1-based minimum rank in
+  ascending order of (-recency_days), frequency and monetary respectively.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from actors.analytics.errors import InsufficientDataError
+from actors.analytics.ingest import TRANSACTIONS_TABLE, validate_identifier
+
+if TYPE_CHECKING:
+    from storage.warehouse.base import Warehouse
+
+RFM_COLUMNS = [
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "r_score",
+    "f_score",
+    "m_score",
+]
+
+
+def rfm_sql(table: str = TRANSACTIONS_TABLE) -> str:
+    """The ClickHouse query; parameter ``as_of`` (DateTime64(3))."""
+    validate_identifier(table)
+    return f"""
+WITH base AS (
+    SELECT
+        customer_id,
+        toInt64(dateDiff('day', max(toDate(ts)), toDate({{as_of:DateTime64(3)}})))
+            AS recency_days,
+        toInt64(uniqExact(toDate(ts))) AS frequency,
+        sum(amount) AS monetary,
+        toInt64(dateDiff('day', min(toDate(ts)), toDate({{as_of:DateTime64(3)}})))
+            AS tenure_days
+    FROM {table}
+    WHERE ts < {{as_of:DateTime64(3)}}
+    GROUP BY customer_id
+)
+SELECT
+    customer_id, recency_days, frequency, monetary, tenure_days,
+    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY -recency_days) - 1), count() OVER ()))
+        AS r_score,
+    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY frequency) - 1), count() OVER ()))
+        AS f_score,
+    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY monetary) - 1), count() OVER ()))
+        AS m_score
+FROM base
+ORDER BY customer_id
+"""
+
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[RFM_COLUMNS].sort_values("customer_id", kind="stable").reset_index(drop=True)
+    for col in ("recency_days", "frequency", "tenure_days", "r_score", "f_score", "m_score"):
+        frame[col] = frame[col].astype("int64")
+    frame["monetary"] = frame["monetary"].astype(float)
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame
+
+
+async def compute_rfm(
+    wh: Warehouse, as_of: datetime | pd.Timestamp, table: str = TRANSACTIONS_TABLE
+) -> pd.DataFrame:
+    """RFM of every customer with a transaction before `as_of`, computed in the warehouse."""
+    stamp = pd.Timestamp(as_of).to_pydatetime()
+    frame = await wh.query_df(rfm_sql(table), {"as_of": stamp})
+    if frame.empty:
+        raise InsufficientDataError(f"no transactions before {stamp:%Y-%m-%d} in {table}")
+    return _finish(frame)
+
+
+def _score(values: pd.Series) -> pd.Series:
+    ranks = values.rank(method="min").astype("int64")
+    return 1 + (4 * (ranks - 1)) // len(values)
+
+
+def compute_rfm_pandas(transactions: pd.DataFrame, as_of: datetime | pd.Timestamp) -> pd.DataFrame:
+    """The same RFM in pandas (reference and baseline). Needs customer_id, timestamp,
+    amount."""
+    stamp = pd.Timestamp(as_of)
+    tx = transactions[transactions["timestamp"] < stamp]
+    if tx.empty:
+        raise InsufficientDataError(f"no transactions before {stamp:%Y-%m-%d}")
+    day = tx["timestamp"].dt.normalize()
+    grouped = tx.assign(day=day).groupby("customer_id", sort=False)
+    out = grouped.agg(
+        last=("day", "max"), first=("day", "min"), frequency=("day", "nunique"),
+        monetary=("amount", "sum"),
+    ).reset_index()
+    today = stamp.normalize()
+    out["recency_days"] = (today - out["last"]).dt.days
+    out["tenure_days"] = (today - out["first"]).dt.days
+    out["r_score"] = _score(-out["recency_days"])
+    out["f_score"] = _score(out["frequency"])
+    out["m_score"] = _score(out["monetary"])
+    return _finish(out)
+
+
+def log_features(rfm: pd.DataFrame) -> np.ndarray:
+    """log1p(recency, frequency, monetary) as used for clustering."""
+    cols = rfm[["recency_days", "frequency", "monetary"]].to_numpy(dtype=float)
+    return np.log1p(np.clip(cols, 0, None))
