@@ -46,8 +46,13 @@ def candles_from_frame(frame: pd.DataFrame, symbol: str, interval: str) -> list[
     return [
         Candle(symbol, interval, ts, float(o), float(h), float(lo), float(c), float(v))
         for ts, o, h, lo, c, v in zip(
-            frame.index, frame["open"], frame["high"], frame["low"], frame["close"],
-            frame["volume"], strict=True,
+            frame.index,
+            frame["open"],
+            frame["high"],
+            frame["low"],
+            frame["close"],
+            frame["volume"],
+            strict=True,
         )
     ]
 
@@ -133,7 +138,8 @@ class CcxtLiveSource:
         rows = await client.fetch_ohlcv(self.symbol, timeframe=self.interval, limit=10)
         now_ms = int(client.milliseconds())
         fresh = [
-            c for c in candles_from_ccxt(rows, self.symbol, self.interval, now_ms=now_ms)
+            c
+            for c in candles_from_ccxt(rows, self.symbol, self.interval, now_ms=now_ms)
             if self._last is None or c.timestamp > self._last
         ]
         if fresh:
