@@ -29,7 +29,7 @@ class BackendSpec:
     def load(self) -> Callable[..., Any]:
         module_name, _, attr = self.target.partition(":")
         cls = getattr(importlib.import_module(module_name), attr)
-        return cls.from_url  # type: ignore[no-any-return]
+        return cls.from_url
 
 
 BACKENDS: dict[Kind, dict[str, BackendSpec]] = {

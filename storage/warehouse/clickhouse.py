@@ -88,7 +88,7 @@ class ClickHouseWarehouse(Warehouse):
     async def query_df(
         self, sql: str, parameters: Mapping[str, Any] | None = None
     ) -> pd.DataFrame:
-        return await self._run("query_df", sql, parameters=dict(parameters or {}))  # type: ignore[no-any-return]
+        return await self._run("query_df", sql, parameters=dict(parameters or {}))
 
     async def insert(
         self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]

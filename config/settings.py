@@ -1,0 +1,129 @@
+"""The one settings object. Every value comes from ``ARMILLARY_*`` environment
+variables or from an optional env-style file named by ``ARMILLARY_SETTINGS_FILE``
+(default ``armillary.env`` in the working directory, if present).
+
+Secrets fail fast: outside ``development`` and ``test`` a missing or default JWT
+secret or admin password is a start-up error, not a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import AnyUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Store URLs are typed URLs; which schemes are valid is the storage registry's business
+# (an unknown scheme fails at start-up with the list of valid ones).
+StoreUrl = AnyUrl
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - a known default refused outside development
+DEV_ADMIN_PASSWORD = "admin-dev-password"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _settings_file() -> str | None:
+    path = os.environ.get("ARMILLARY_SETTINGS_FILE", "armillary.env")
+    return path if Path(path).is_file() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARMILLARY_", extra="forbid", frozen=True, validate_default=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+    """Where embedded stores, artifacts and reports live."""
+
+    # stores
+    database_url: StoreUrl = AnyUrl("sqlite:///var/armillary.db")
+    cache_url: StoreUrl = AnyUrl("memory://cache")
+    eventbus_url: StoreUrl = AnyUrl("memory://events")
+    timeseries_url: StoreUrl = AnyUrl("warehouse://timeseries")
+    warehouse_url: StoreUrl = AnyUrl("chdb:///var/warehouse")
+    store_timeout_s: float = Field(3.0, gt=0)
+
+    # auth
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "armillary"
+    jwt_audience: str = "armillary-api"
+    access_token_ttl_s: int = Field(900, gt=0, le=86_400)
+    refresh_token_ttl_s: int = Field(14 * 86_400, gt=0)
+    admin_username: str = "admin"
+    admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
+
+    # limits
+    rate_limit_per_minute: int = Field(600, gt=0)
+    login_rate_limit_per_minute: int = Field(20, gt=0)
+    max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
+
+    # Ray / Serve
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, gt=0, lt=65_536)
+    ray_address: str | None = None
+    """Connect to this Ray cluster; None starts a local one."""
+    ray_num_cpus: float = Field(2.0, gt=0)
+    ingress_num_cpus: float = Field(0.25, gt=0)
+    ingress_min_replicas: int = Field(1, ge=1)
+    ingress_max_replicas: int = Field(2, ge=1)
+    ingress_max_ongoing_requests: int = Field(64, ge=1)
+    fast_proxy: bool = True
+    """Use Serve's HAProxy ingress mode (RAY_SERVE_ENABLE_HA_PROXY); set before Ray starts."""
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _secrets_are_real(self) -> Settings:
+        if self.environment in (Environment.DEVELOPMENT, Environment.TEST):
+            return self
+        problems = []
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEV_JWT_SECRET or len(secret) < 32:
+            problems.append("ARMILLARY_JWT_SECRET must be a random value of >= 32 characters")
+        if self.admin_password.get_secret_value() in ("", DEV_ADMIN_PASSWORD):
+            problems.append("ARMILLARY_ADMIN_PASSWORD must be set (the dev default is refused)")
+        if problems:
+            joined = "; ".join(problems)
+            raise ValueError(f"insecure settings for {self.environment.value}: {joined}")
+        return self
+
+    @model_validator(mode="after")
+    def _replica_bounds(self) -> Settings:
+        if self.ingress_max_replicas < self.ingress_min_replicas:
+            raise ValueError("ingress_max_replicas must be >= ingress_min_replicas")
+        return self
+
+    def url(self, kind: str) -> str:
+        """The configured URL of a store kind, with relative embedded paths anchored in
+        `data_dir` (``sqlite:///var/x.db`` → ``sqlite:////abs/var/x.db``)."""
+        raw = str(getattr(self, f"{kind}_url"))
+        for scheme in ("sqlite", "chdb"):
+            prefix = f"{scheme}:///"
+            if raw.startswith(prefix) and not raw.startswith(prefix + "/"):
+                relative = Path(raw[len(prefix):])
+                if relative.parts and relative.parts[0] == "var":
+                    relative = Path(*relative.parts[1:])
+                return f"{prefix}{self.data_dir / relative}"
+        return raw
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and the optional settings file."""
+    return Settings(_env_file=_settings_file(), **overrides)  # type: ignore[call-arg]
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,142 @@
+"""EventBus on Redis: PUBLISH/SUBSCRIBE for events, Streams with a consumer group for
+the task queue (XREADGROUP to claim, XAUTOCLAIM to take over expired leases, XACK+XDEL
+to finish).
+
+URL format: ``redis://host:6379/0`` with optional ``?prefix=NAME:``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from storage.cache.redis import UNAVAILABLE, client_from_url, split_prefix
+from storage.errors import StoreUnavailableError
+from storage.eventbus.base import EventBus, Message, Subscription, Task
+
+_GROUP = "workers"
+_UNRECORDED_LEASE_MS = 60_000
+_SCAN = 100  # pending entries examined per claim for an expired lease
+
+
+class _RedisSubscription(Subscription):
+    def __init__(self, pubsub: Any) -> None:
+        self._pubsub = pubsub
+
+    async def get(self, timeout_s: float) -> Message | None:
+        # get_message returns None for consumed control messages (subscribe
+        # confirmations) too, so keep reading until a message or the deadline.
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            raw = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+            if raw is not None:
+                return json.loads(raw["data"])  # type: ignore[no-any-return]
+        return None
+
+
+class RedisEventBus(EventBus):
+    def __init__(self, client: Any, prefix: str = "") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._groups: set[str] = set()
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisEventBus:
+        base, prefix = split_prefix(url)
+        return cls(client_from_url(base), prefix)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> None:
+        try:
+            await self._redis.ping()
+        except UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"Redis unreachable: {exc}") from exc
+
+    async def publish(self, channel: str, message: Message) -> None:
+        try:
+            await self._redis.publish(self._prefix + "ch:" + channel, json.dumps(message))
+        except UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"Redis unreachable: {exc}") from exc
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
+        @asynccontextmanager
+        async def opened() -> AsyncIterator[Subscription]:
+            pubsub = self._redis.pubsub()
+            await pubsub.subscribe(self._prefix + "ch:" + channel)
+            try:
+                yield _RedisSubscription(pubsub)
+            finally:
+                await pubsub.unsubscribe()
+                await pubsub.aclose()
+
+        return opened()
+
+    def _stream(self, queue: str) -> str:
+        return self._prefix + "queue:" + queue
+
+    async def _ensure_group(self, stream: str) -> None:
+        if stream in self._groups:
+            return
+        try:
+            await self._redis.xgroup_create(stream, _GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._groups.add(stream)
+
+    async def enqueue(self, queue: str, payload: dict[str, Any]) -> str:
+        stream = self._stream(queue)
+        await self._ensure_group(stream)
+        task_id = await self._redis.xadd(stream, {"payload": json.dumps(payload)})
+        return task_id.decode() if isinstance(task_id, bytes) else str(task_id)
+
+    async def claim(self, queue: str, consumer: str, lease_s: float) -> Task | None:
+        stream = self._stream(queue)
+        await self._ensure_group(stream)
+        leases = stream + ":leases"
+        entry = await self._take_expired(stream, leases, consumer)
+        if entry is None:
+            response = await self._redis.xreadgroup(_GROUP, consumer, {stream: ">"}, count=1)
+            if not response or not response[0][1]:
+                return None
+            entry = response[0][1][0]
+        entry_id, fields = entry
+        entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        await self._redis.hset(leases, entry_id, max(1, int(lease_s * 1000)))
+        info = await self._redis.xpending_range(stream, _GROUP, entry_id, entry_id, 1)
+        attempts = int(info[0]["times_delivered"]) if info else 1
+        return Task(entry_id, queue, json.loads(fields[b"payload"]), attempts)
+
+    async def _take_expired(self, stream: str, leases: str, consumer: str) -> Any:
+        """Claim the oldest delivered-but-unacked entry whose own lease (set by the
+        consumer that last claimed it) has run out; XCLAIM's min-idle makes it atomic."""
+        for pending in await self._redis.xpending_range(stream, _GROUP, "-", "+", _SCAN):
+            entry_id = pending["message_id"]
+            # No lease recorded yet: just delivered, its consumer is about to record it.
+            lease_ms = int(await self._redis.hget(leases, entry_id) or _UNRECORDED_LEASE_MS)
+            if pending["time_since_delivered"] < lease_ms:
+                continue
+            claimed = await self._redis.xclaim(
+                stream, _GROUP, consumer, min_idle_time=lease_ms, message_ids=[entry_id]
+            )
+            if claimed and claimed[0][1]:
+                return claimed[0]
+        return None
+
+    async def ack(self, task: Task) -> None:
+        stream = self._stream(task.queue)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(stream, _GROUP, task.id)
+            pipe.xdel(stream, task.id)
+            pipe.hdel(stream + ":leases", task.id)
+            await pipe.execute()
+
+    async def pending(self, queue: str) -> int:
+        return int(await self._redis.xlen(self._stream(queue)))
