@@ -35,7 +35,7 @@ class _RedisSubscription(Subscription):
         while (left := deadline - time.monotonic()) > 0:
             raw = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
             if raw is not None:
-                return json.loads(raw["data"])  # type: ignore[no-any-return]
+                return json.loads(raw["data"])
         return None
 
 

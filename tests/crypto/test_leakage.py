@@ -82,7 +82,7 @@ def test_model_predictions_do_not_look_ahead(name: str) -> None:
 
 
 def test_walk_forward_forecasts_do_not_look_ahead() -> None:
-    config = WalkForwardConfig(horizon=2, initial_train=400, test_size=100)
+    config = WalkForwardConfig(horizon=2, initial_train=400, test_size=250)
     models = {
         "ma": lambda: MovingAverageForecaster(2, window=12),
         "ridge": lambda: SklearnForecaster(2, "ridge"),

@@ -14,7 +14,8 @@ async def test_create_insert_query(warehouse: Any) -> None:
         f"CREATE TABLE {table} (id UInt32, name String, amount Float64)"
         " ENGINE = MergeTree ORDER BY id"
     )
-    assert await warehouse.insert(table, [[1, "a", 2.5], [2, "b", 4.0]], ["id", "name", "amount"]) == 2
+    rows = [[1, "a", 2.5], [2, "b", 4.0]]
+    assert await warehouse.insert(table, rows, ["id", "name", "amount"]) == 2
     frame = pd.DataFrame({"id": [3], "name": ["c"], "amount": [1.0]})
     assert await warehouse.insert_df(table, frame) == 1
     result = await warehouse.query(
