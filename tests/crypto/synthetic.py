@@ -30,8 +30,14 @@ def synthetic_candles(
     volume = rng.lognormal(3.0, 0.5, n)
     index = pd.date_range(start, periods=n, freq=freq, tz="UTC", name="timestamp")
     return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close, "volume": volume,
-         "gap_before": False},
+        {
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+            "gap_before": False,
+        },
         index=index,
     )
 

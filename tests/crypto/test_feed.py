@@ -40,8 +40,10 @@ def test_ccxt_rows_skip_the_open_candle() -> None:
     rows = [[base + i * 3_600_000, 1.0, 2.0, 0.5, 1.5, 10.0] for i in range(3)]
     now = base + 2 * 3_600_000 + 60_000  # one minute into the third candle
     got = candles_from_ccxt(rows, "BTC/USDT", "1h", now_ms=now)
-    assert [c.timestamp for c in got] == [pd.Timestamp("2021-01-01 00:00", tz="UTC"),
-                                          pd.Timestamp("2021-01-01 01:00", tz="UTC")]
+    assert [c.timestamp for c in got] == [
+        pd.Timestamp("2021-01-01 00:00", tz="UTC"),
+        pd.Timestamp("2021-01-01 01:00", tz="UTC"),
+    ]
     assert not math.isnan(got[0].volume)
 
 

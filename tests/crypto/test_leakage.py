@@ -30,7 +30,9 @@ def _same_up_to(a: pd.Series | pd.DataFrame, b: pd.Series | pd.DataFrame) -> Non
 
 
 def test_the_perturbation_is_real() -> None:
-    assert (CHANGED.loc[CHANGED.index > T, "close"] != CANDLES.loc[CANDLES.index > T, "close"]).all()
+    assert (
+        CHANGED.loc[CHANGED.index > T, "close"] != CANDLES.loc[CANDLES.index > T, "close"]
+    ).all()
     pd.testing.assert_frame_equal(CHANGED.loc[:T], CANDLES.loc[:T])
 
 
@@ -46,10 +48,14 @@ def test_sentiment_features_use_only_ended_buckets() -> None:
     items = [SentimentItem(t, "BTC/USDT", words[i % 3]) for i, t in enumerate(times)]
     # items that become public after the close of candle T (T + 1h) are all different
     close_t = T + pd.Timedelta("1h")
-    late = [SentimentItem(i.timestamp, i.symbol, "record surge" if i.timestamp >= close_t else i.text)
-            for i in items]
+    late = [
+        SentimentItem(i.timestamp, i.symbol, "record surge" if i.timestamp >= close_t else i.text)
+        for i in items
+    ]
     config = FeatureConfig(sentiment=True)
-    a = build_features(CANDLES, config, sentiment=series_for(aggregate_sentiment(items), "BTC/USDT"))
+    a = build_features(
+        CANDLES, config, sentiment=series_for(aggregate_sentiment(items), "BTC/USDT")
+    )
     b = build_features(CANDLES, config, sentiment=series_for(aggregate_sentiment(late), "BTC/USDT"))
     _same_up_to(a, b)
     assert not a["sent_mean"].equals(b["sent_mean"])

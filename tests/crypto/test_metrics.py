@@ -84,7 +84,9 @@ def test_fold_bounds_expanding_and_sliding() -> None:
         1000, WalkForwardConfig(horizon=5, initial_train=400, test_size=200, window="sliding")
     )
     assert [lo for lo, _, _ in sliding] == [0, 200, 400]
-    last = fold_bounds(1000, WalkForwardConfig(horizon=5, initial_train=400, test_size=200, n_folds=1))
+    last = fold_bounds(
+        1000, WalkForwardConfig(horizon=5, initial_train=400, test_size=200, n_folds=1)
+    )
     assert last == [(0, 800, 995)]
     with pytest.raises(InsufficientDataError):
         fold_bounds(300, WalkForwardConfig(initial_train=400))

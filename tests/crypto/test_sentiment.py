@@ -38,8 +38,10 @@ def test_aggregate_hourly_mean_and_count() -> None:
     ]
     agg = aggregate_sentiment(items)
     btc = series_for(agg, "BTC-USDT")
-    assert list(btc.index) == [pd.Timestamp("2021-03-01 10:00", tz="UTC"),
-                               pd.Timestamp("2021-03-01 12:00", tz="UTC")]
+    assert list(btc.index) == [
+        pd.Timestamp("2021-03-01 10:00", tz="UTC"),
+        pd.Timestamp("2021-03-01 12:00", tz="UTC"),
+    ]
     assert btc["count"].tolist() == [2.0, 1.0]
     scorer = SentimentScorer()
     expected = (scorer.score("great gain") + scorer.score("awful loss")) / 2

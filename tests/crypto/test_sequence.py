@@ -25,8 +25,11 @@ def artifact(tmp_path_factory: pytest.TempPathFactory):
         4, SequenceConfig(architecture="tcn", window=12, units=6, epochs=2), symbol="ETHUSDT"
     )
     model.fit(CANDLES.iloc[:550])
-    path = model.save(tmp_path_factory.mktemp("art") / "v1", metrics={"val_mae": 0.01},
-                      extra={"code_version": "abc123"})
+    path = model.save(
+        tmp_path_factory.mktemp("art") / "v1",
+        metrics={"val_mae": 0.01},
+        extra={"code_version": "abc123"},
+    )
     return model, path
 
 
@@ -52,7 +55,8 @@ def test_lstm_round_trip(tmp_path) -> None:
     loaded = SequenceForecaster.load(model.save(tmp_path / "lstm"))
     since = CANDLES.index[600]
     np.testing.assert_array_equal(
-        model.predict(CANDLES, since=since).to_numpy(), loaded.predict(CANDLES, since=since).to_numpy()
+        model.predict(CANDLES, since=since).to_numpy(),
+        loaded.predict(CANDLES, since=since).to_numpy(),
     )
 
 

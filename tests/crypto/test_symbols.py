@@ -9,7 +9,12 @@ from actors.crypto.errors import (
     InvalidIntervalError,
     UnknownSymbolError,
 )
-from actors.crypto.symbols import format_interval, normalize_symbol, parse_interval, validate_horizon
+from actors.crypto.symbols import (
+    format_interval,
+    normalize_symbol,
+    parse_interval,
+    validate_horizon,
+)
 
 
 @pytest.mark.parametrize("raw", ["BTC/USDT", "btcusdt", "BTC-USDT", " btc_usdt "])
