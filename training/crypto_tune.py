@@ -249,7 +249,7 @@ def run_tune(settings: TuneSettings) -> TuneOutcome:
         artifact_dir=str(target),
         metrics={k: float(v) for k, v in meta.get("metrics", {}).items()},
         config=meta["model"],
-        data_range=tuple(meta["data_range"]),  # type: ignore[arg-type]
+        data_range=(str(meta["data_range"][0]), str(meta["data_range"][1])),
         symbol=meta["symbol"],
         interval=meta["interval"],
         horizon=int(meta["horizon"]),
