@@ -32,7 +32,7 @@ def geometric_adstock(x: np.ndarray, theta: float) -> np.ndarray:
 
 def hill(u: np.ndarray, k: float, s: float) -> np.ndarray:
     u = np.maximum(u, 0.0)
-    return u**s / (u**s + k**s)  # type: ignore[no-any-return]
+    return u**s / (u**s + k**s)
 
 
 @dataclass
@@ -46,7 +46,7 @@ class ChannelCurve:
     def weekly_response(self, spend: float | np.ndarray) -> np.ndarray:
         """Steady-state weekly sales contribution of a constant weekly spend."""
         steady = np.asarray(spend, dtype=float) / (1 - self.theta) / self.scale
-        return self.beta * hill(steady, self.k, self.s)  # type: ignore[no-any-return]
+        return self.beta * hill(steady, self.k, self.s)
 
 
 @dataclass
@@ -82,7 +82,9 @@ class MediaMixModel:
         if missing:
             raise BadUploadError(f"media data lacks columns {missing}")
         if len(frame) < 20 + 3 * len(channels):
-            raise InsufficientDataError(f"{len(frame)} weeks is too few for {len(channels)} channels")
+            raise InsufficientDataError(
+                f"{len(frame)} weeks is too few for {len(channels)} channels"
+            )
         y = frame[target].to_numpy(dtype=float)
         spend = frame[list(channels)].to_numpy(dtype=float)
         if (spend < 0).any() or not np.isfinite(spend).all() or not np.isfinite(y).all():
@@ -113,7 +115,7 @@ class MediaMixModel:
                            bounds=list(zip(lo, hi, strict=True)))
             if best is None or res.fun < best.fun:
                 best = res
-        sse, coef, design = solve(best.x)
+        _sse, coef, design = solve(best.x)
         nc, nz = len(channels), z.shape[1]
         betas = coef[:nc] * y_scale
         self.channels, self.controls = list(channels), list(controls)

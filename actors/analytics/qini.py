@@ -37,7 +37,7 @@ def qini_coefficient(y: np.ndarray, t: np.ndarray, uplift: np.ndarray) -> float:
 def uplift_at(y: np.ndarray, t: np.ndarray, uplift: np.ndarray, fraction: float) -> float:
     """Observed uplift (treated rate - control rate) in the top `fraction` by score."""
     order = np.argsort(-np.asarray(uplift, dtype=float), kind="stable")
-    top = order[: max(1, int(round(fraction * len(order))))]
+    top = order[: max(1, round(fraction * len(order)))]
     yt, tt = np.asarray(y)[top], np.asarray(t)[top]
     if tt.sum() == 0 or (1 - tt).sum() == 0:
         return float("nan")

@@ -70,7 +70,7 @@ class KMeansSegmentation:
     seed: int
 
     def predict(self, rfm: pd.DataFrame) -> np.ndarray:
-        return self.model.predict(self.scaler.transform(log_features(rfm)))  # type: ignore[no-any-return]
+        return self.model.predict(self.scaler.transform(log_features(rfm)))
 
 
 def fit_kmeans_segments(

@@ -56,7 +56,7 @@ class BetaGeoModel:
                 np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + tx),
                 -np.inf,
             )
-        return a1 + a2 + np.logaddexp(a3, a4)  # type: ignore[no-any-return]
+        return a1 + a2 + np.logaddexp(a3, a4)
 
     def fit(self, summary: pd.DataFrame) -> BetaGeoModel:
         x, tx, t_obs = _arrays(summary)
@@ -68,7 +68,7 @@ class BetaGeoModel:
             p = np.exp(logp)
             return -float(self.log_likelihood_terms(p, x, tx / scale, t_obs / scale).sum())
 
-        p, fun, _ = _minimize(nll, np.log([0.5, 1.0, 1.0, 1.0]))
+        p, _fun, _ = _minimize(nll, np.log([0.5, 1.0, 1.0, 1.0]))
         r, alpha, a, b = p
         alpha *= scale
         self.params = {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b)}
@@ -89,7 +89,7 @@ class BetaGeoModel:
         r, alpha, a, b = self._p()
         t = np.asarray(t, dtype=float)
         z = t / (alpha + t)
-        return (a + b - 1) / (a - 1) * (  # type: ignore[no-any-return]
+        return (a + b - 1) / (a - 1) * (
             1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z)
         )
 
@@ -104,7 +104,7 @@ class BetaGeoModel:
         body = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
             r + x, b + x, a + b + x - 1, z
         )
-        return head * body / self._alive_denominator(x, tx, big_t)  # type: ignore[no-any-return]
+        return head * body / self._alive_denominator(x, tx, big_t)
 
     def _alive_denominator(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray) -> np.ndarray:
         r, alpha, a, b = self._p()
@@ -113,13 +113,13 @@ class BetaGeoModel:
             a / np.maximum(b + x - 1, 1e-300) * ((alpha + big_t) / (alpha + tx)) ** (r + x),
             0.0,
         )
-        return 1.0 + ratio  # type: ignore[no-any-return]
+        return 1.0 + ratio
 
     def probability_alive(
         self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
         x, tx, big_t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
-        return 1.0 / self._alive_denominator(x, tx, big_t)  # type: ignore[no-any-return]
+        return 1.0 / self._alive_denominator(x, tx, big_t)
 
     def to_dict(self) -> dict[str, Any]:
         return {"params": self.params, "log_likelihood": self.log_likelihood,
@@ -146,7 +146,7 @@ class GammaGammaModel:
         def terms(p: np.ndarray, mm: np.ndarray) -> np.ndarray:
             pp, q, v = p
             px = pp * x
-            return (  # type: ignore[no-any-return]
+            return (
                 gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
                 + (px - 1) * np.log(mm) + px * np.log(x) - (px + q) * np.log(x * mm + v)
             )
@@ -166,7 +166,7 @@ class GammaGammaModel:
         p, q, v = self.params["p"], self.params["q"], self.params["v"]
         x = np.asarray(frequency, dtype=float)
         m = np.asarray(monetary, dtype=float)
-        return (p * (v + x * m)) / (p * x + q - 1)  # type: ignore[no-any-return]
+        return (p * (v + x * m)) / (p * x + q - 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"params": self.params, "log_likelihood": self.log_likelihood,

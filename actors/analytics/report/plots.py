@@ -121,5 +121,6 @@ def table_figure(title: str, frame: pd.DataFrame) -> Figure:
 
 def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+        number = float(value)
+        return f"{number:,.4g}" if abs(number) < 1e4 else f"{number:,.0f}"
     return str(value)
