@@ -244,7 +244,7 @@ class SequenceForecaster:
         self.history.extend(
             {k: float(v[i]) for k, v in logs.items()} for i in range(len(logs["loss"]))
         )
-        self.data_range = (candles.index[0], index[-1])
+        self.data_range = (candles.index[0], candles.index[-1])
         return self
 
     # -------------------------------------------------------------- predict
@@ -254,7 +254,7 @@ class SequenceForecaster:
             raise CryptoError("the sequence model is not trained or loaded")
         if len(windows) == 0:
             return np.zeros(0), np.zeros(0)
-        out = self._model.predict_on_batch(windows)
+        out = self._model(windows, training=False)  # eager: no retracing per batch size
         ret = np.asarray(out["ret"], dtype=np.float64).reshape(-1)
         prob = np.asarray(out["dir"], dtype=np.float64).reshape(-1)
         return ret * self._scaler.target_std + self._scaler.target_mean, prob
