@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from actors.crypto.baselines import (
     DriftForecaster,
+    Forecaster,
     MovingAverageForecaster,
     PersistenceForecaster,
     SklearnForecaster,
@@ -61,7 +64,7 @@ def test_sentiment_features_use_only_ended_buckets() -> None:
     assert not a["sent_mean"].equals(b["sent_mean"])
 
 
-MODELS = {
+MODELS: dict[str, Callable[[], Forecaster]] = {
     "persistence": lambda: PersistenceForecaster(3),
     "drift": lambda: DriftForecaster(3),
     "ma": lambda: MovingAverageForecaster(3, window=12),
@@ -89,7 +92,7 @@ def test_model_predictions_do_not_look_ahead(name: str) -> None:
 
 def test_walk_forward_forecasts_do_not_look_ahead() -> None:
     config = WalkForwardConfig(horizon=2, initial_train=400, test_size=250)
-    models = {
+    models: dict[str, Callable[[], Forecaster]] = {
         "ma": lambda: MovingAverageForecaster(2, window=12),
         "ridge": lambda: SklearnForecaster(2, "ridge"),
         "lstm": lambda: SequenceForecaster(2, SequenceConfig(window=8, units=4, epochs=1)),
