@@ -122,7 +122,7 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment and the optional settings file."""
-    return Settings(_env_file=_settings_file(), **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=_settings_file(), **overrides)
 
 
 def random_secret() -> str:

@@ -14,7 +14,7 @@ CREATE TABLE api_keys (
     name TEXT NOT NULL,
     key_hash TEXT NOT NULL,
     role TEXT NOT NULL,
-    created_by TEXT NOT NULL REFERENCES users (id),
+    created_by TEXT NOT NULL,
     created_at DOUBLE PRECISION NOT NULL,
     last_used_at DOUBLE PRECISION,
     revoked_at DOUBLE PRECISION

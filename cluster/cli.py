@@ -1,0 +1,120 @@
+"""The `armillary` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+
+from config.settings import Settings, load_settings
+from deployments.ingress.roles import Role
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="armillary", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start Ray, the stores and the Serve app; Ctrl-C stops")
+    sub.add_parser("down", help="stop a running `armillary up`")
+    sub.add_parser("status", help="is it up, and are the stores healthy")
+    sub.add_parser("migrate", help="apply database migrations")
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    create = user.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    create.add_argument("--password", help="default: prompt (or read one line from stdin)")
+
+    key = sub.add_parser("apikey", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    new_key = key.add_parser("create", help="create an API key (printed once)")
+    new_key.add_argument("name")
+    new_key.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    new_key.add_argument("--owner", default=None, help="admin user it is created by")
+    return parser
+
+
+async def _with_auth(settings: Settings, action: str, args: argparse.Namespace) -> int:
+    """User and key management straight on the Database (no server needed)."""
+    from deployments.ingress.auth import AuthService
+    from deployments.ingress.errors import ApiError
+    from storage.registry import open_backend
+
+    db = open_backend("database", settings.url("database"))
+    await db.connect()
+    try:
+        await db.migrate()
+        auth = AuthService(settings, db, open_backend("cache", "memory://cli"))
+        if action == "user":
+            password = args.password or _read_password()
+            try:
+                user = await auth.create_user(args.username, password, Role(args.role))
+            except ApiError as exc:
+                print(f"error: {exc.detail}", file=sys.stderr)
+                return 1
+            print(json.dumps(user.public()))
+        else:
+            owner_name = args.owner or settings.admin_username
+            owner = await auth.users.by_name(owner_name)
+            if owner is None or owner.role != Role.ADMIN.value:
+                print(f"error: {owner_name!r} is not an admin user", file=sys.stderr)
+                return 1
+            record, key = await auth.api_keys.create(args.name, args.role, owner.id)
+            print(json.dumps({**record.public(), "key": key}))
+            print("store this key now; it is not shown again", file=sys.stderr)
+        return 0
+    finally:
+        await db.close()
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.registry import open_backend
+
+    db = open_backend("database", settings.url("database"))
+    await db.connect()
+    try:
+        applied = await db.migrate()
+    finally:
+        await db.close()
+    print(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    from cluster import local
+
+    if args.command == "up":
+        return local.up(settings)
+    if args.command == "down":
+        return local.down(settings)
+    if args.command == "status":
+        report = local.status(settings)
+        print(json.dumps(report, indent=2))
+        return 0 if report.get("ready") else 1
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command in ("user", "apikey"):
+        if args.command == "user" and args.password == "":
+            print("error: empty password", file=sys.stderr)
+            return 2
+        return asyncio.run(_with_auth(settings, args.command, args))
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Running the suite on this machine: a local Ray cluster, the embedded stores owned
+by actors, the Serve application, and a clean shutdown on Ctrl-C or `armillary down`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from config.settings import Settings
+from deployments.ingress.roles import Role
+from storage.stores import KINDS, Stores, open_stores
+
+APP_NAME = "armillary"
+
+
+def pid_file(settings: Settings) -> Path:
+    return settings.data_dir / "armillary.pid"
+
+
+def prepare_environment(settings: Settings) -> None:
+    """Environment that must be set before Ray starts (it is inherited by workers)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    if settings.fast_proxy:
+        os.environ.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
+        os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
+
+
+async def bootstrap_stores(settings: Settings, stores: Stores) -> tuple[str, bool]:
+    """Connect every store, migrate the schema, and make sure the admin user exists.
+    Returns (admin name, created now)."""
+    from deployments.ingress.auth import AuthService
+
+    await stores.connect()
+    await stores.database.migrate()
+    auth = AuthService(settings, stores.database, stores.cache)
+    _, created = await auth.ensure_user(
+        settings.admin_username, settings.admin_password.get_secret_value(), Role.ADMIN
+    )
+    return settings.admin_username, created
+
+
+def up(settings: Settings) -> int:
+    """Start everything and stay in the foreground until interrupted."""
+    import ray
+    from ray import serve
+
+    from deployments.app import AppArgs, build_app
+
+    prepare_environment(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    pid_file(settings).write_text(str(os.getpid()))
+    ray.init(address=settings.ray_address, num_cpus=None if settings.ray_address else
+             int(settings.ray_num_cpus), namespace=APP_NAME, include_dashboard=False,
+             log_to_driver=False)
+    try:
+        stores = open_stores(settings, via_ray=True)
+        admin, created = asyncio.run(bootstrap_stores(settings, stores))
+        serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
+        serve.run(build_app(AppArgs()), name=APP_NAME, route_prefix="/", blocking=False)
+        _announce(settings, admin, created)
+        _wait_for_signal()
+        print("\nshutting down ...", flush=True)
+        serve.shutdown()
+    finally:
+        if not settings.ray_address:
+            ray.shutdown()
+        pid_file(settings).unlink(missing_ok=True)
+    return 0
+
+
+def _announce(settings: Settings, admin: str, created: bool) -> None:
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    password_note = (
+        "the ARMILLARY_ADMIN_PASSWORD setting"
+        if settings.admin_password.get_secret_value() != "admin-dev-password"
+        else "'admin-dev-password' (development default; set ARMILLARY_ADMIN_PASSWORD)"
+    )
+    print(
+        f"\nArmillary is serving on {base}  (API docs: {base}/docs)\n"
+        f"admin user {admin!r} {'created' if created else 'exists'}; password: {password_note}\n"
+        f"log in:  curl -s -X POST {base}/api/v1/auth/token "
+        f"-d 'username={admin}&password=...'\n"
+        "stores: " + ", ".join(f"{k}={settings.url(k)}" for k in KINDS) + "\n"
+        "Ctrl-C (or `armillary down`) stops everything.",
+        flush=True,
+    )
+
+
+def _wait_for_signal() -> None:
+    stop = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop:
+        time.sleep(0.5)
+
+
+def down(settings: Settings, timeout_s: float = 60) -> int:
+    """Stop a running `armillary up` (by its pid file)."""
+    path = pid_file(settings)
+    if not path.exists():
+        print("armillary is not running (no pid file)", file=sys.stderr)
+        return 1
+    pid = int(path.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        print("armillary was not running (stale pid file removed)", file=sys.stderr)
+        return 1
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print("stopped")
+            return 0
+        time.sleep(0.5)
+    print(f"process {pid} still running after {timeout_s:g}s", file=sys.stderr)
+    return 1
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Serve application status and store health of the running suite."""
+    import httpx
+
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    try:
+        ready = httpx.get(f"{base}/ready", timeout=10)
+    except httpx.TransportError as exc:
+        return {"running": False, "url": base, "error": str(exc)}
+    return {"running": True, "url": base, "ready": ready.status_code == 200, **ready.json()}

@@ -1,0 +1,53 @@
+"""The ingress FastAPI application, independent of Serve: `create_api` builds it from
+settings, stores and service clients, so the same app runs as a Serve ingress
+deployment and under bare uvicorn (tests, benchmarks)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from config.settings import Settings
+from deployments.ingress.context import IngressContext
+from deployments.ingress.errors import install_error_handlers
+from deployments.ingress.logs import configure_json_logging
+from deployments.ingress.middleware import RequestMiddleware
+from deployments.ingress.routes import auth, system, users
+from deployments.ingress.services import ServiceClient
+from storage.stores import Stores
+
+
+def create_api(
+    settings: Settings,
+    stores: Stores,
+    services: Mapping[str, ServiceClient],
+    *,
+    behind_serve: bool = False,
+) -> FastAPI:
+    """The ingress app. Stores are connected (and the schema migrated) on start-up and
+    closed on shutdown through the ASGI lifespan."""
+    ctx = IngressContext(settings, stores, services)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_json_logging()
+        await stores.connect()
+        await stores.database.migrate()
+        yield
+        await stores.close()
+
+    app = FastAPI(
+        title="Armillary", version="0.1.0", lifespan=lifespan,
+        description="Crypto prediction, document OCR and marketing analytics on Ray.",
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    for module in (system, auth, users):
+        app.include_router(module.router)
+    app.add_middleware(
+        RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics,
+        audit=lambda: ctx.audit, add_request_id_header=not behind_serve,
+    )
+    return app

@@ -1,0 +1,146 @@
+"""Authentication: the OAuth2 password flow, refresh rotation, logout, API keys, and
+turning a request's credentials into a `Principal`.
+
+Revocation is immediate even for stateless access tokens: logout denies the token's
+``jti`` and disabling a user (or changing their role) denies all of their tokens issued
+before that moment, through keys on the Cache kind that live as long as an access token.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from config.settings import Settings
+from deployments.ingress.errors import ApiError
+from deployments.ingress.roles import Role
+from deployments.ingress.security import AccessTokens, InvalidTokenError, Passwords
+from storage.cache.base import Cache
+from storage.database.base import Database
+from storage.errors import ConflictError
+from storage.records.api_keys import ApiKeys
+from storage.records.refresh_tokens import RefreshOutcome, RefreshTokens
+from storage.records.users import User, Users
+
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    name: str
+    role: Role
+    kind: Literal["user", "apikey"]
+    jti: str | None = None
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+
+
+def _unauthorized(detail: str) -> ApiError:
+    return ApiError(401, detail, BEARER_CHALLENGE)
+
+
+class AuthService:
+    def __init__(self, settings: Settings, db: Database, cache: Cache) -> None:
+        self._settings = settings
+        self._cache = cache
+        self.users = Users(db)
+        self.api_keys = ApiKeys(db)
+        self.refresh_tokens = RefreshTokens(db, settings.refresh_token_ttl_s)
+        self.passwords = Passwords()
+        self.tokens = AccessTokens(
+            settings.jwt_secret.get_secret_value(), settings.jwt_issuer,
+            settings.jwt_audience, settings.access_token_ttl_s,
+        )
+
+    async def create_user(self, username: str, password: str, role: Role) -> User:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ApiError(422, f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        try:
+            return await self.users.create(username, self.passwords.hash(password), role.value)
+        except ConflictError as exc:
+            raise ApiError(409, f"user {username!r} already exists") from exc
+
+    async def ensure_user(self, username: str, password: str, role: Role) -> tuple[User, bool]:
+        """The user, created if missing; True when created now."""
+        existing = await self.users.by_name(username)
+        if existing is not None:
+            return existing, False
+        return await self.create_user(username, password, role), True
+
+    async def login(self, username: str, password: str) -> TokenPair:
+        user = await self.users.by_name(username)
+        if not self.passwords.verify(user.password_hash if user else None, password):
+            raise _unauthorized("incorrect username or password")
+        assert user is not None
+        if user.disabled:
+            raise _unauthorized("account disabled")
+        return await self._pair(user, await self.refresh_tokens.issue(user.id))
+
+    async def _pair(self, user: User, refresh_token: str) -> TokenPair:
+        access = self.tokens.issue(user.id, user.username, Role(user.role))
+        return TokenPair(access, refresh_token, self.tokens.ttl_s)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        rotation = await self.refresh_tokens.rotate(refresh_token)
+        if rotation.outcome is RefreshOutcome.REUSED:
+            raise _unauthorized("refresh token reuse detected; all sessions of it revoked")
+        if rotation.outcome is not RefreshOutcome.OK:
+            raise _unauthorized(f"refresh token {rotation.outcome.value}")
+        assert rotation.user_id is not None and rotation.token is not None
+        user = await self.users.by_id(rotation.user_id)
+        if user is None or user.disabled:
+            await self.refresh_tokens.revoke_user(rotation.user_id)
+            raise _unauthorized("account disabled")
+        return await self._pair(user, rotation.token)
+
+    async def logout(self, principal: Principal, refresh_token: str | None) -> None:
+        if refresh_token:
+            owner = await self.refresh_tokens.revoke_family_of(refresh_token)
+            if owner is not None and owner != principal.id:
+                raise ApiError(403, "that refresh token belongs to another user")
+        if principal.jti and principal.expires_at:
+            ttl = max(1.0, principal.expires_at - time.time())
+            await self._cache.set(f"revoked:jti:{principal.jti}", b"1", ttl)
+
+    async def revoke_user_sessions(self, user_id: str) -> None:
+        """Deny every token the user holds now (disable, role change)."""
+        await self.refresh_tokens.revoke_user(user_id)
+        await self._cache.set(
+            f"revoked:user:{user_id}", str(time.time()).encode(), self.tokens.ttl_s + 5
+        )
+
+    async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
+        if api_key:
+            key = await self.api_keys.verify(api_key)
+            if key is None:
+                raise _unauthorized("invalid or revoked API key")
+            await self.api_keys.touch(key.id)
+            return Principal(f"apikey:{key.id}", key.name, Role(key.role), "apikey")
+        if not authorization:
+            raise _unauthorized("not authenticated")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("expected 'Authorization: Bearer <token>'")
+        try:
+            claims = self.tokens.decode(token.strip())
+        except InvalidTokenError as exc:
+            raise _unauthorized(f"invalid token: {exc}") from exc
+        denied_jti, denied_since = await self._cache.get_many(
+            [f"revoked:jti:{claims.jti}", f"revoked:user:{claims.user_id}"]
+        )
+        if denied_jti is not None:
+            raise _unauthorized("token revoked")
+        if denied_since is not None and claims.issued_at <= float(denied_since):
+            raise _unauthorized("token revoked")
+        return Principal(claims.user_id, claims.username, claims.role, "user", claims.jti,
+                         claims.expires_at)

@@ -1,0 +1,83 @@
+"""Credentials: argon2 password hashes and JWT access tokens (pyjwt, HS256 only).
+
+Access tokens carry ``sub`` (user id), ``name``, ``role``, ``jti``, ``iat``, ``exp``,
+``aud`` and ``iss``; decoding pins the algorithm list, so ``alg: none`` and algorithm
+swaps are rejected, and requires every one of those claims.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from deployments.ingress.roles import Role
+
+ALGORITHM = "HS256"
+_REQUIRED = ["sub", "role", "jti", "iat", "exp", "aud", "iss"]
+
+
+class InvalidTokenError(Exception):
+    """The token is malformed, expired, forged or for another audience."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    username: str
+    role: Role
+    jti: str
+    issued_at: float
+    expires_at: float
+
+
+class Passwords:
+    def __init__(self) -> None:
+        self._hasher = PasswordHasher()
+        # Verified against when a user does not exist, so that unknown names take as
+        # long as wrong passwords.
+        self._dummy = self._hasher.hash("not-a-real-password")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash or self._dummy, password) and bool(
+                password_hash
+            )
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+class AccessTokens:
+    def __init__(self, secret: str, issuer: str, audience: str, ttl_s: int) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self.ttl_s = ttl_s
+
+    def issue(self, user_id: str, username: str, role: Role) -> str:
+        now = time.time()  # fractional: revocation compares issue times exactly
+        claims = {
+            "sub": user_id, "name": username, "role": role.value, "jti": uuid.uuid4().hex,
+            "iat": now, "exp": int(now) + self.ttl_s, "aud": self._audience, "iss": self._issuer,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def decode(self, token: str) -> AccessClaims:
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], audience=self._audience,
+                issuer=self._issuer, options={"require": _REQUIRED},
+            )
+            return AccessClaims(
+                str(claims["sub"]), str(claims.get("name", "")), Role(claims["role"]),
+                str(claims["jti"]), float(claims["iat"]), float(claims["exp"]),
+            )
+        except (jwt.PyJWTError, ValueError, KeyError) as exc:
+            raise InvalidTokenError(str(exc)) from exc

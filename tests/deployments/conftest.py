@@ -1,0 +1,92 @@
+"""The ingress app under test: the real FastAPI app on embedded stores (SQLite file,
+in-memory cache and bus, chDB warehouse), driven through Starlette's TestClient, which
+runs the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.settings import Settings
+from deployments.echo import Echo
+from deployments.ingress.api import create_api
+from deployments.ingress.roles import Role
+from deployments.ingress.services import LocalClient
+from storage.registry import open_backend
+from storage.stores import Stores
+
+PASSWORD = "correct horse battery"
+
+
+def make_stores(tmp_path: Path, warehouse: Any, cache_url: str = "memory://t",
+                database_url: str | None = None) -> Stores:
+    return Stores(
+        database=open_backend("database", database_url or f"sqlite:///{tmp_path}/db.sqlite"),
+        cache=open_backend("cache", cache_url),
+        eventbus=open_backend("eventbus", "memory://t"),
+        timeseries=open_backend("timeseries", "warehouse://ts_ingress", warehouse=warehouse),
+        warehouse=warehouse,
+    )
+
+
+class Api:
+    """A TestClient plus helpers to make users and log in."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.ctx = client.app.state.ctx  # type: ignore[attr-defined]
+        self._tokens: dict[str, dict[str, str]] = {}
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.portal.call(fn, *args)  # type: ignore[union-attr]
+
+    def make_user(self, username: str, role: Role, password: str = PASSWORD) -> str:
+        return str(self.run(self.ctx.auth.create_user, username, password, role).id)
+
+    def login(self, username: str, password: str = PASSWORD) -> dict[str, Any]:
+        response = self.client.post(
+            "/api/v1/auth/token", data={"username": username, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def bearer(self, username: str) -> dict[str, str]:
+        """Headers with an access token for `username` (one login per user and test)."""
+        if username not in self._tokens:
+            token = self.login(username)["access_token"]
+            self._tokens[username] = {"Authorization": f"Bearer {token}"}
+        return self._tokens[username]
+
+
+@pytest.fixture
+def make_api(
+    tmp_path: Path, chdb_warehouse: Any
+) -> Iterator[Callable[..., Api]]:
+    opened: list[TestClient] = []
+
+    def factory(stores: Stores | None = None, **overrides: Any) -> Api:
+        settings = Settings(environment="test", data_dir=tmp_path, **overrides)
+        app = create_api(
+            settings, stores or make_stores(tmp_path, chdb_warehouse),
+            {"echo": LocalClient(Echo())},
+        )
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        opened.append(client)
+        return Api(client)
+
+    yield factory
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(make_api: Callable[..., Api]) -> Api:
+    api = make_api()
+    for role in Role:
+        api.make_user(role.value, role)
+    return api
