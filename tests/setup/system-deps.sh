@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs (Debian packages, where missing) and starts what the test suite needs:
+# PostgreSQL with a `test` database reachable as postgres@127.0.0.1:5432 without a
+# password, Redis on 127.0.0.1:6379, and the binaries the tests start themselves
+# (influxd, tesseract, nginx, ocrmypdf). Safe to run again: it only does what is missing.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+packages=()
+command -v tesseract >/dev/null || packages+=(tesseract-ocr tesseract-ocr-eng)
+ls /usr/share/tesseract-ocr/*/tessdata/osd.traineddata >/dev/null 2>&1 || packages+=(tesseract-ocr-osd)
+command -v influxd >/dev/null || packages+=(influxdb)
+command -v nginx >/dev/null || packages+=(nginx-light)
+command -v ocrmypdf >/dev/null || packages+=(ocrmypdf)
+command -v pdftoppm >/dev/null || packages+=(poppler-utils)
+command -v openssl >/dev/null || packages+=(openssl)
+command -v psql >/dev/null || packages+=(postgresql-client)
+listening 5432 || [ -n "$(pg_bin)" ] || packages+=(postgresql)
+listening 6379 || command -v redis-server >/dev/null || packages+=(redis-server)
+
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${packages[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${packages[@]}" >/dev/null
+fi
+# Debian enables and starts nginx on install; the tests run their own instances.
+if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+  $SUDO systemctl stop nginx || true
+fi
+
+if ! listening 6379; then
+  echo "starting redis-server on 127.0.0.1:6379"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --logfile "${TMPDIR:-/tmp}/armillary-redis.log"
+fi
+
+if ! listening 5432; then
+  # A private cluster with trust authentication on loopback, for the tests only.
+  bin="$(pg_bin)"
+  data="${ARMILLARY_PGDATA:-${TMPDIR:-/tmp}/armillary-postgres}"
+  run_as=()
+  if [ "$(id -u)" = 0 ]; then run_as=(runuser -u postgres --); fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$data"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$data"; fi
+    "${run_as[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust >/dev/null
+  fi
+  echo "starting PostgreSQL on 127.0.0.1:5432 (data in $data)"
+  "${run_as[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+    -o "-p 5432 -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null
+fi
+for _ in $(seq 1 30); do listening 5432 && break; sleep 1; done
+
+if ! psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT 1" >/dev/null 2>&1; then
+  createdb -h 127.0.0.1 -U postgres test
+fi
+echo "test services ready: postgresql 127.0.0.1:5432/test, redis 127.0.0.1:6379"
