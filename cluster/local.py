@@ -37,11 +37,14 @@ async def bootstrap_stores(settings: Settings, stores: Stores) -> tuple[str, boo
     from deployments.ingress.auth import AuthService
 
     await stores.connect()
-    await stores.database.migrate()
-    auth = AuthService(settings, stores.database, stores.cache)
-    _, created = await auth.ensure_user(
-        settings.admin_username, settings.admin_password.get_secret_value(), Role.ADMIN
-    )
+    try:
+        await stores.database.migrate()
+        auth = AuthService(settings, stores.database, stores.cache)
+        _, created = await auth.ensure_user(
+            settings.admin_username, settings.admin_password.get_secret_value(), Role.ADMIN
+        )
+    finally:
+        await stores.close()
     return settings.admin_username, created
 
 

@@ -29,10 +29,13 @@ def influx_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def ray_session() -> Iterator[Any]:
-    """One local Ray instance for the whole session (2 CPUs, like the machine)."""
+def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One local Ray instance for the whole session (2 CPUs, like the machine). Workers
+    inherit this environment, so Serve replicas read test settings from it."""
     import ray
 
+    os.environ["ARMILLARY_ENVIRONMENT"] = "test"
+    os.environ["ARMILLARY_DATA_DIR"] = str(tmp_path_factory.mktemp("armillary-data"))
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, namespace="armillary-tests",
                  log_to_driver=False)
