@@ -68,12 +68,15 @@ def make_api(
 ) -> Iterator[Callable[..., Api]]:
     opened: list[TestClient] = []
 
-    def factory(stores: Stores | None = None, **overrides: Any) -> Api:
+    def factory(
+        stores: Stores | None = None, services: dict[str, Any] | None = None, **overrides: Any
+    ) -> Api:
+        """The app on embedded stores; `services` adds in-process service objects
+        (wrapped in `LocalClient`) next to the echo service."""
         settings = Settings(environment="test", data_dir=tmp_path, **overrides)
-        app = create_api(
-            settings, stores or make_stores(tmp_path, chdb_warehouse),
-            {"echo": LocalClient(Echo())},
-        )
+        clients = {"echo": LocalClient(Echo())}
+        clients.update({name: LocalClient(obj) for name, obj in (services or {}).items()})
+        app = create_api(settings, stores or make_stores(tmp_path, chdb_warehouse), clients)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         opened.append(client)
