@@ -4,6 +4,8 @@ runs the app's lifespan."""
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,28 @@ class Api:
             token = self.login(username)["access_token"]
             self._tokens[username] = {"Authorization": f"Bearer {token}"}
         return self._tokens[username]
+
+
+@pytest.fixture(scope="session")
+def serve_url(ray_session: Any) -> Iterator[str]:
+    """The whole Serve application (build_app: ingress + every model deployment) on the
+    session's local Ray, started once for all Serve tests; yields its base URL. The
+    admin user is `admin` / `admin-dev-password` (test environment)."""
+    from ray import serve
+
+    from cluster.local import APP_NAME, bootstrap_stores
+    from config.settings import load_settings
+    from deployments.app import AppArgs, build_app
+    from storage.stores import open_stores
+    from tests.services import free_port
+
+    settings = load_settings()
+    asyncio.run(bootstrap_stores(settings, open_stores(settings, via_ray=True)))
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(build_app(AppArgs(ingress_max_replicas=1)), name=APP_NAME, route_prefix="/")
+    yield f"http://127.0.0.1:{port}"
+    serve.shutdown()
 
 
 @pytest.fixture

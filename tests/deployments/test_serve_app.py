@@ -3,34 +3,10 @@ actors) on a local Ray: log in over HTTP, call a protected route, 401/403/429.""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from typing import Any
-
 import httpx
 import pytest
 
-from config.settings import load_settings
-from storage.stores import open_stores
-from tests.services import free_port
-
 pytestmark = [pytest.mark.ray, pytest.mark.serve]
-
-
-@pytest.fixture(scope="module")
-def serve_url(ray_session: Any) -> Iterator[str]:
-    from ray import serve
-
-    from cluster.local import APP_NAME, bootstrap_stores
-    from deployments.app import AppArgs, build_app
-
-    settings = load_settings()
-    asyncio.run(bootstrap_stores(settings, open_stores(settings, via_ray=True)))
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_app(AppArgs(ingress_max_replicas=1)), name=APP_NAME, route_prefix="/")
-    yield f"http://127.0.0.1:{port}"
-    serve.shutdown()
 
 
 def test_login_and_protected_route_through_serve(serve_url: str) -> None:
