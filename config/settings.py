@@ -80,6 +80,23 @@ class Settings(BaseSettings):
     fast_proxy: bool = True
     """Use Serve's HAProxy ingress mode (RAY_SERVE_ENABLE_HA_PROXY); set before Ray starts."""
 
+    # cluster operations (`armillary job|kube|gateway`)
+    ray_dashboard_url: str = "http://127.0.0.1:8265"
+    """Ray job server (dashboard) that `armillary job` talks to."""
+    kube_namespace: str = "armillary"
+    kube_image: str = "armillary:0.1.0"
+    """Container image of the suite for KubeRay pods (Ray 2.60 + this project)."""
+    gateway_http_port: int = Field(8080, gt=0, lt=65_536)
+    gateway_https_port: int = Field(8443, gt=0, lt=65_536)
+
+    # marketing analytics
+    analytics_report_lease_s: float = Field(900.0, gt=0)
+    """Lease of a claimed report task; an unacked task is redelivered after it."""
+    analytics_worker_poll_s: float = Field(5.0, gt=0)
+    analytics_training_data: Path | None = None
+    """Training data folder; None: ../shared/data/marketing next to the repo."""
+    analytics_task_cpus: float = Field(0.5, gt=0)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
