@@ -5,7 +5,6 @@ runs the app's lifespan."""
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any

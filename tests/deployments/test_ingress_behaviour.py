@@ -58,8 +58,9 @@ def test_errors_are_json_with_request_id(api: Api) -> None:
     for response in (
         api.client.get("/nope"),
         api.client.delete("/health"),
-        api.client.post("/api/v1/echo", content=b"{not json", headers={
-            **api.bearer("viewer"), "content-type": "application/json"}),
+        api.client.post("/api/v1/users", content=b"{not json", headers={
+            **api.bearer("admin"), "content-type": "application/json"}),
+        api.client.get("/api/v1/echo", headers=api.bearer("viewer")),
     ):
         assert 400 <= response.status_code < 500
         body = response.json()
@@ -70,23 +71,24 @@ def test_oversized_body_is_413(make_api: Callable[..., Api]) -> None:
     api = make_api(max_body_bytes=1000)
     api.make_user("big", Role.VIEWER)
     headers = api.bearer("big")
-    declared = api.client.post("/api/v1/echo", json={"message": "x" * 5000}, headers=headers)
+    declared = api.client.post("/api/v1/auth/logout", json={"refresh_token": "x" * 5000},
+                               headers=headers)
     assert declared.status_code == 413 and "1000" in declared.json()["detail"]
 
     def chunks() -> Any:
-        yield b'{"message": "'
+        yield b'{"refresh_token": "'
         for _ in range(10):
             yield b"y" * 200
         yield b'"}'
 
-    streamed = api.client.post("/api/v1/echo", content=chunks(),
+    streamed = api.client.post("/api/v1/auth/logout", content=chunks(),
                                headers={**headers, "content-type": "application/json"})
     assert streamed.status_code == 413
 
 
 def test_echo_reaches_the_service(api: Api) -> None:
-    response = api.client.post("/api/v1/echo", json={"message": "héllo"},
-                               headers=api.bearer("viewer"))
+    response = api.client.get("/api/v1/echo", params={"message": "héllo"},
+                              headers=api.bearer("viewer"))
     assert response.json() == {"echo": "héllo", "caller": "viewer"}
 
 

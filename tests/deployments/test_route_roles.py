@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from deployments.ingress.roles import ADMINS, ANYONE, Role
+from deployments.ingress.roles import ADMINS, ANALYSTS, ANYONE, Role
 from tests.deployments.conftest import Api
 
 PUBLIC = {
@@ -16,10 +16,12 @@ PUBLIC = {
 }
 
 # (method, path template, allowed roles, concrete path, JSON body)
+_CUSTOMER = {"customer_id": "c1", "recency": 3, "history": 100.0, "mens": 1, "womens": 0, "zip_code": "Urban", "newbie": 0, "channel": "Web"}
+
 PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("GET", "/api/v1/auth/me", ANYONE, "/api/v1/auth/me", None),
     ("POST", "/api/v1/auth/logout", ANYONE, "/api/v1/auth/logout", {}),
-    ("POST", "/api/v1/echo", ANYONE, "/api/v1/echo", {"message": "x"}),
+    ("GET", "/api/v1/echo", ANYONE, "/api/v1/echo?message=x", None),
     ("GET", "/api/v1/jobs/{job_id}", ANYONE, "/api/v1/jobs/nope", None),
     ("GET", "/api/v1/users", ADMINS, "/api/v1/users", None),
     ("POST", "/api/v1/users", ADMINS, "/api/v1/users",
@@ -29,6 +31,24 @@ PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("POST", "/api/v1/apikeys", ADMINS, "/api/v1/apikeys", {"name": "k", "role": "viewer"}),
     ("DELETE", "/api/v1/apikeys/{key_id}", ADMINS, "/api/v1/apikeys/nope", None),
     ("GET", "/api/v1/audit", ADMINS, "/api/v1/audit", None),
+    # analytics: writes and customer-level answers ANALYSTS, aggregates ANYONE
+    ("POST", "/api/v1/analytics/imports", ANALYSTS, "/api/v1/analytics/imports", None),
+    ("GET", "/api/v1/analytics/segments", ANYONE, "/api/v1/analytics/segments", None),
+    ("GET", "/api/v1/analytics/customers/{customer_id}/segment", ANALYSTS, "/api/v1/analytics/customers/c1/segment", None),
+    ("GET", "/api/v1/analytics/customers/{customer_id}/clv", ANALYSTS, "/api/v1/analytics/customers/c1/clv", None),
+    ("POST", "/api/v1/analytics/uplift/scores", ANALYSTS, "/api/v1/analytics/uplift/scores", {"customers": [_CUSTOMER]}),
+    ("POST", "/api/v1/analytics/uplift/targeting", ANALYSTS, "/api/v1/analytics/uplift/targeting",
+     {"customers": [_CUSTOMER], "budget": 10, "cost_per_contact": 1}),
+    ("POST", "/api/v1/analytics/allocation", ANALYSTS, "/api/v1/analytics/allocation", {"total": 100.0}),
+    ("GET", "/api/v1/analytics/models", ANYONE, "/api/v1/analytics/models", None),
+    ("POST", "/api/v1/analytics/training", ANALYSTS, "/api/v1/analytics/training", {"quick": True}),
+    ("POST", "/api/v1/analytics/reports", ANALYSTS, "/api/v1/analytics/reports", {}),
+    ("GET", "/api/v1/analytics/reports", ANYONE, "/api/v1/analytics/reports", None),
+    ("GET", "/api/v1/analytics/reports/{report_id}.html", ANYONE, "/api/v1/analytics/reports/0123456789abcdef0123456789abcdef.html", None),
+    ("GET", "/api/v1/analytics/reports/{report_id}.pdf", ANYONE, "/api/v1/analytics/reports/0123456789abcdef0123456789abcdef.pdf", None),
+    ("POST", "/api/v1/analytics/schedules", ANALYSTS, "/api/v1/analytics/schedules", {"name": "weekly"}),
+    ("GET", "/api/v1/analytics/schedules", ANYONE, "/api/v1/analytics/schedules", None),
+    ("DELETE", "/api/v1/analytics/schedules/{schedule_id}", ANALYSTS, "/api/v1/analytics/schedules/nope", None),
 ]
 
 

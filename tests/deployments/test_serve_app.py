@@ -14,12 +14,12 @@ def test_login_and_protected_route_through_serve(serve_url: str) -> None:
         assert http.get("/health").json() == {"status": "ok"}
         ready = http.get("/ready").json()
         assert ready["down"] == [], ready
-        assert http.post("/api/v1/echo", json={"message": "x"}).status_code == 401
+        assert http.get("/api/v1/echo", params={"message": "x"}).status_code == 401
         login = http.post("/api/v1/auth/token",
                           data={"username": "admin", "password": "admin-dev-password"})
         assert login.status_code == 200, login.text
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        echoed = http.post("/api/v1/echo", json={"message": "through serve"}, headers=auth)
+        echoed = http.get("/api/v1/echo", params={"message": "through serve"}, headers=auth)
         assert echoed.json() == {"echo": "through serve", "caller": "admin"}
         assert echoed.headers["x-request-id"]
 

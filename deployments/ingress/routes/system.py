@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, Field
 
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
@@ -47,13 +46,12 @@ async def job_status(
     return job.public()
 
 
-class EchoRequest(BaseModel):
-    message: str = Field(max_length=10_000)
-
-
-@router.post("/api/v1/echo")
+@router.get("/api/v1/echo")
 async def echo(
-    body: EchoRequest, ctx: Context, principal: Annotated[Principal, Depends(require(ANYONE))]
+    ctx: Context,
+    principal: Annotated[Principal, Depends(require(ANYONE))],
+    message: Annotated[str, Query(max_length=10_000)],
 ) -> dict[str, Any]:
-    reply = await ctx.service("echo").call("echo", body.message)
+    """Round trip through the Echo deployment (read-only: nothing to audit)."""
+    reply = await ctx.service("echo").call("echo", message)
     return {"echo": reply, "caller": principal.name}
