@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from ray.serve import Application
 
 from config.settings import load_settings
+from deployments.analytics import AnalyticsDeployment
 from deployments.echo import EchoDeployment
 from deployments.ingress.deployment import IngressDeployment
 
@@ -38,4 +39,4 @@ def build_app(args: AppArgs) -> Application:
             "target_ongoing_requests": max(1, settings.ingress_max_ongoing_requests // 2),
         },
     )
-    return ingress.bind(echo=EchoDeployment.bind())
+    return ingress.bind(echo=EchoDeployment.bind(), analytics=AnalyticsDeployment.bind())

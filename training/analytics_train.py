@@ -5,14 +5,17 @@ artifacts plus a metrics file.
         [--seed 0] [--quick] [--task-cpus 0.5]
 
 Submit as a Ray job with the same command line (`ray job submit -- python -m ...`); with
-no RAY_ADDRESS it starts a local Ray. Each task is a pure function of (data dir, seed)
-that returns (name, kind, model, metrics); the driver saves them with
+no RAY_ADDRESS it starts a local Ray. `--register` registers every model in the
+ModelRegistry (settings' Database; artifacts under data_dir/models/analytics), where the
+analytics deployment picks up the new current versions. Each task is a pure function
+of (data dir, seed) that returns (name, kind, model, metrics); the driver saves them with
 `actors.analytics.persistence.save_model`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -20,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from storage.records.models import ModelRegistry
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "marketing"
 Result = tuple[str, str, Any, dict[str, Any]]
@@ -127,18 +132,85 @@ def train_all(data_dir: Path, out: Path, seed: int = 0, quick: bool = False,
     return summary
 
 
+def code_version() -> str:
+    """The git commit of this checkout, or the package version outside git."""
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+                             cwd=Path(__file__).resolve().parent, capture_output=True,
+                             text=True, timeout=10, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        try:
+            return f"armillary {version('armillary')}"
+        except PackageNotFoundError:
+            return "unknown"
+
+
+def _artifact_uri(path: str) -> str:
+    return Path(path).resolve().as_uri()
+
+
+async def register_summary(registry: ModelRegistry, summary: dict[str, Any],
+                           data_dir: Path | None = None) -> dict[str, int]:
+    """Register every model of a `train_all` summary as the current version of its name
+    (artifact URI: the saved directory); returns name -> registered version."""
+    versions: dict[str, int] = {}
+    commit = code_version()
+    for name, entry in sorted(summary["models"].items()):
+        model = await registry.register(
+            name, _artifact_uri(entry["path"]),
+            json.loads(json.dumps(entry["metrics"], default=float)),
+            {"data_dir": str(data_dir) if data_dir else None, "seed": summary["seed"],
+             "quick": summary["quick"], "artifact_version": entry["version"],
+             "kind": entry["kind"]},
+            commit,
+        )
+        versions[name] = model.version
+    return versions
+
+
+async def _register(summary: dict[str, Any], data_dir: Path) -> dict[str, int]:
+    from config.settings import load_settings
+    from storage.stores import open_stores
+
+    settings = load_settings()
+    stores = open_stores(settings, via_ray=True)
+    await stores.database.connect()
+    try:
+        await stores.database.migrate()
+        return await register_summary(ModelRegistry(stores.database), summary, data_dir)
+    finally:
+        await stores.database.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--out", type=Path, default=Path("artifacts/analytics"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="artifact folder (default artifacts/analytics)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--task-cpus", type=float, default=0.5)
+    parser.add_argument("--register", action="store_true",
+                        help="register the models in the ModelRegistry of the configured "
+                             "Database (artifacts under data_dir/models/analytics unless "
+                             "--out is given)")
     args = parser.parse_args(argv)
-    summary = train_all(args.data_dir, args.out, args.seed, args.quick, args.task_cpus)
+    out = args.out
+    if args.register and out is None:
+        from config.settings import load_settings
+
+        out = load_settings().data_dir / "models" / "analytics"
+    out = out or Path("artifacts/analytics")
+    summary = train_all(args.data_dir, out, args.seed, args.quick, args.task_cpus)
+    registered = asyncio.run(_register(summary, args.data_dir)) if args.register else {}
     for name, entry in sorted(summary["models"].items()):
-        print(f"{name:32s} {entry['kind']:30s} {entry['path']}")
-    print(f"wall {summary['wall_seconds']:.1f}s; metrics in {args.out / 'metrics.json'}")
+        tag = f"v{registered[name]}" if name in registered else ""
+        print(f"{name:32s} {entry['kind']:30s} {tag:5s} {entry['path']}")
+    print(f"wall {summary['wall_seconds']:.1f}s; metrics in {out / 'metrics.json'}")
     return 0
 
 

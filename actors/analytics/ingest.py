@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +139,25 @@ def _map_columns(frame: pd.DataFrame, mapping: Mapping[str, str] | None) -> dict
     return found
 
 
+def preview_upload(
+    data: bytes, fmt: str | None = None, mapping: Mapping[str, str] | None = None,
+    sample_bytes: int = 65_536,
+) -> dict[str, str]:
+    """Check an upload cheaply before importing it: readable as CSV/Parquet, at least one
+    data row, every required column present (only the first `sample_bytes` of a CSV are
+    parsed). Returns our column name -> the upload's; raises `BadUploadError`."""
+    if not data:
+        raise BadUploadError("empty upload")
+    fmt = fmt or ("parquet" if data[:4] == b"PAR1" else "csv")
+    if fmt == "csv" and len(data) > sample_bytes:
+        cut = data.rfind(b"\n", 0, sample_bytes)
+        data = data[: cut + 1] if cut > 0 else data
+    frame = _read_frame(data, fmt)
+    if frame.empty:
+        raise BadUploadError("upload has a header but no rows")
+    return _map_columns(frame, mapping)
+
+
 def _as_text(series: pd.Series) -> pd.Series:
     out = series.astype("string").str.strip()
     return out.fillna("")
@@ -257,9 +276,21 @@ async def import_transactions(
 ) -> ImportReport:
     """Parse, validate and append transactions to `table` (created if absent)."""
     clean, report = parse_transactions(source, fmt=fmt, mapping=mapping, source_name=source_name)
+    await write_transactions(wh, clean, report, table)
+    return report
+
+
+async def write_transactions(
+    wh: Warehouse, clean: pd.DataFrame, report: ImportReport, table: str = TRANSACTIONS_TABLE,
+    chunk_rows: int = 50_000, on_progress: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
+    """Append parsed transactions (from `parse_transactions`) to `table` (created if
+    absent) in chunks, calling `on_progress(rows written)` after each."""
     await ensure_transactions_table(wh, table)
     out = clean.rename(columns={"timestamp": "ts"})
     out["batch_id"] = report.batch_id
-    await wh.insert_df(table, out)
+    for start in range(0, len(out), chunk_rows):
+        await wh.insert_df(table, out.iloc[start:start + chunk_rows])
+        if on_progress is not None:
+            await on_progress(min(start + chunk_rows, len(out)))
     report.table = table
-    return report

@@ -14,7 +14,7 @@ from deployments.ingress.context import IngressContext
 from deployments.ingress.errors import install_error_handlers
 from deployments.ingress.logs import configure_json_logging
 from deployments.ingress.middleware import RequestMiddleware
-from deployments.ingress.routes import auth, system, users
+from deployments.ingress.routes import analytics, analytics_reports, auth, system, users
 from deployments.ingress.services import ServiceClient
 from storage.stores import Stores
 
@@ -44,7 +44,7 @@ def create_api(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (system, auth, users):
+    for module in (system, auth, users, analytics, analytics_reports):
         app.include_router(module.router)
     app.add_middleware(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics,

@@ -16,7 +16,10 @@ PUBLIC = {
 }
 
 # (method, path template, allowed roles, concrete path, JSON body)
-_CUSTOMER = {"customer_id": "c1", "recency": 3, "history": 100.0, "mens": 1, "womens": 0, "zip_code": "Urban", "newbie": 0, "channel": "Web"}
+_A = "/api/v1/analytics"
+_CUSTOMER = {"customer_id": "c1", "recency": 3, "history": 100.0, "mens": 1, "womens": 0,
+             "zip_code": "Urban", "newbie": 0, "channel": "Web"}
+_REPORT = f"{_A}/reports/0123456789abcdef0123456789abcdef"
 
 PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("GET", "/api/v1/auth/me", ANYONE, "/api/v1/auth/me", None),
@@ -32,23 +35,25 @@ PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("DELETE", "/api/v1/apikeys/{key_id}", ADMINS, "/api/v1/apikeys/nope", None),
     ("GET", "/api/v1/audit", ADMINS, "/api/v1/audit", None),
     # analytics: writes and customer-level answers ANALYSTS, aggregates ANYONE
-    ("POST", "/api/v1/analytics/imports", ANALYSTS, "/api/v1/analytics/imports", None),
-    ("GET", "/api/v1/analytics/segments", ANYONE, "/api/v1/analytics/segments", None),
-    ("GET", "/api/v1/analytics/customers/{customer_id}/segment", ANALYSTS, "/api/v1/analytics/customers/c1/segment", None),
-    ("GET", "/api/v1/analytics/customers/{customer_id}/clv", ANALYSTS, "/api/v1/analytics/customers/c1/clv", None),
-    ("POST", "/api/v1/analytics/uplift/scores", ANALYSTS, "/api/v1/analytics/uplift/scores", {"customers": [_CUSTOMER]}),
-    ("POST", "/api/v1/analytics/uplift/targeting", ANALYSTS, "/api/v1/analytics/uplift/targeting",
+    ("POST", f"{_A}/imports", ANALYSTS, f"{_A}/imports", None),
+    ("GET", f"{_A}/segments", ANYONE, f"{_A}/segments", None),
+    ("GET", f"{_A}/customers/{{customer_id}}/segment", ANALYSTS,
+     f"{_A}/customers/c1/segment", None),
+    ("GET", f"{_A}/customers/{{customer_id}}/clv", ANALYSTS, f"{_A}/customers/c1/clv", None),
+    ("POST", f"{_A}/uplift/scores", ANALYSTS, f"{_A}/uplift/scores",
+     {"customers": [_CUSTOMER]}),
+    ("POST", f"{_A}/uplift/targeting", ANALYSTS, f"{_A}/uplift/targeting",
      {"customers": [_CUSTOMER], "budget": 10, "cost_per_contact": 1}),
-    ("POST", "/api/v1/analytics/allocation", ANALYSTS, "/api/v1/analytics/allocation", {"total": 100.0}),
-    ("GET", "/api/v1/analytics/models", ANYONE, "/api/v1/analytics/models", None),
-    ("POST", "/api/v1/analytics/training", ANALYSTS, "/api/v1/analytics/training", {"quick": True}),
-    ("POST", "/api/v1/analytics/reports", ANALYSTS, "/api/v1/analytics/reports", {}),
-    ("GET", "/api/v1/analytics/reports", ANYONE, "/api/v1/analytics/reports", None),
-    ("GET", "/api/v1/analytics/reports/{report_id}.html", ANYONE, "/api/v1/analytics/reports/0123456789abcdef0123456789abcdef.html", None),
-    ("GET", "/api/v1/analytics/reports/{report_id}.pdf", ANYONE, "/api/v1/analytics/reports/0123456789abcdef0123456789abcdef.pdf", None),
-    ("POST", "/api/v1/analytics/schedules", ANALYSTS, "/api/v1/analytics/schedules", {"name": "weekly"}),
-    ("GET", "/api/v1/analytics/schedules", ANYONE, "/api/v1/analytics/schedules", None),
-    ("DELETE", "/api/v1/analytics/schedules/{schedule_id}", ANALYSTS, "/api/v1/analytics/schedules/nope", None),
+    ("POST", f"{_A}/allocation", ANALYSTS, f"{_A}/allocation", {"total": 100.0}),
+    ("GET", f"{_A}/models", ANYONE, f"{_A}/models", None),
+    ("POST", f"{_A}/training", ANALYSTS, f"{_A}/training", {"quick": True}),
+    ("POST", f"{_A}/reports", ANALYSTS, f"{_A}/reports", {}),
+    ("GET", f"{_A}/reports", ANYONE, f"{_A}/reports", None),
+    ("GET", f"{_A}/reports/{{report_id}}.html", ANYONE, f"{_REPORT}.html", None),
+    ("GET", f"{_A}/reports/{{report_id}}.pdf", ANYONE, f"{_REPORT}.pdf", None),
+    ("POST", f"{_A}/schedules", ANALYSTS, f"{_A}/schedules", {"name": "weekly"}),
+    ("GET", f"{_A}/schedules", ANYONE, f"{_A}/schedules", None),
+    ("DELETE", f"{_A}/schedules/{{schedule_id}}", ANALYSTS, f"{_A}/schedules/nope", None),
 ]
 
 

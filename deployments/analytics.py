@@ -1,0 +1,47 @@
+"""The marketing analytics service as a Serve deployment.
+
+The replica opens the stores (embedded ones through their owner actors), serves the
+current registered model versions, and runs the report worker loop that drains the
+EventBus report queue and enqueues due schedules. `reconfigure` (the deployment's
+``user_config``) switches model names or pins versions, e.g.
+``{"versions": {"clv": 3}}``; Serve's periodic `check_health` restarts a dead worker
+loop. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+from ray.serve import Deployment
+
+from config.settings import load_settings
+from deployments.analytics_service.service import AnalyticsService
+from storage.stores import open_stores
+
+
+class Analytics(AnalyticsService):
+    """`AnalyticsService` on the replica's own settings and stores; every public method
+    of the service is callable through the deployment handle. Serve awaits the async
+    constructor on the replica's event loop, where the worker loop then runs."""
+
+    async def __init__(self) -> None:  # type: ignore[misc]
+        settings = load_settings()
+        super().__init__(settings, open_stores(settings, via_ray=True))
+        await self.stores.connect()
+        await self.stores.database.migrate()
+        self.start_worker()
+
+    async def reconfigure(self, config: dict[str, Any]) -> None:
+        self.configure_models(config or {})
+
+    async def check_health(self) -> None:
+        if not self.start_worker():
+            raise RuntimeError("the analytics report worker loop does not run")
+
+
+AnalyticsDeployment: Deployment = serve.deployment(
+    name="Analytics", ray_actor_options={"num_cpus": 0.2},
+    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 8},
+    max_ongoing_requests=32, health_check_period_s=10,
+)(Analytics)

@@ -1,0 +1,183 @@
+"""Marketing analytics: transaction imports (async jobs), segments, CLV, uplift
+scoring and targeting, budget allocation, the served model versions and training.
+
+Roles: writes and customer-level answers need ANALYSTS (admin, analyst); the aggregate
+segment overview and the model list are open to ANYONE signed in."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from pydantic import BaseModel, Field, model_validator
+
+from deployments.ingress.analytics_calls import call
+from deployments.ingress.auth import Principal
+from deployments.ingress.deps import Context, require
+from deployments.ingress.errors import ApiError
+from deployments.ingress.roles import ANALYSTS, ANYONE
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+Analyst = Annotated[Principal, Depends(require(ANALYSTS))]
+Anyone = Annotated[Principal, Depends(require(ANYONE))]
+
+TABLE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+CUSTOMER_ID = Path(min_length=1, max_length=128)
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+MEDIA_TYPES = {"text/csv": "csv", "application/csv": "csv", "text/plain": "csv",
+               "application/vnd.apache.parquet": "parquet", "application/x-parquet": "parquet"}
+
+
+def upload_format(filename: str, content_type: str | None) -> str:
+    """csv or parquet, from the file name, else its media type; 415 otherwise."""
+    by_name = FORMATS.get(PurePath(filename).suffix.lower())
+    by_type = MEDIA_TYPES.get((content_type or "").split(";")[0].strip().lower())
+    fmt = by_name or by_type
+    if fmt is None:
+        raise ApiError(415, f"unsupported file type for {filename!r} ({content_type}); "
+                            "upload CSV (.csv) or Parquet (.parquet)")
+    return fmt
+
+
+@router.post("/imports", status_code=202)
+async def import_transactions(
+    ctx: Context, principal: Analyst,
+    file: Annotated[UploadFile, File(description="transactions as CSV or Parquet")],
+    table: Annotated[str, Form(pattern=TABLE)] = "transactions",
+) -> dict[str, Any]:
+    """Start an import job: 202 with the job id; progress on the EventBus channel
+    ``jobs.<job id>`` and at ``GET /api/v1/jobs/{id}``, whose result is the
+    ImportReport (rows read/imported, rejected rows per reason)."""
+    name = PurePath(file.filename or "upload").name
+    fmt = upload_format(name, file.content_type)
+    data = await file.read()
+    if not data:
+        raise ApiError(400, f"{name} is empty")
+    job = await ctx.jobs.create("analytics.import", principal.id,
+                                {"filename": name, "table": table, "bytes": len(data)})
+    try:
+        started = await call(ctx, "start_import", job.id, data, name, table, fmt)
+    except ApiError as exc:
+        await ctx.jobs.finish(job.id, error=exc.detail)
+        raise
+    return {"job_id": job.id, "status": job.status.value, "table": table,
+            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}",
+            **started}
+
+
+@router.get("/segments")
+async def segments(
+    ctx: Context, _: Anyone, table: str = Query("transactions", pattern=TABLE),
+    as_of: str | None = Query(None, pattern=DATE),
+) -> dict[str, Any]:
+    """RFM segments and KMeans clusters of the customers in `table` (size, share, means)."""
+    return dict(await call(ctx, "segments", table, as_of))
+
+
+@router.get("/customers/{customer_id}/segment")
+async def customer_segment(
+    ctx: Context, _: Analyst, customer_id: Annotated[str, CUSTOMER_ID],
+    table: str = Query("transactions", pattern=TABLE),
+    as_of: str | None = Query(None, pattern=DATE),
+) -> dict[str, Any]:
+    return dict(await call(ctx, "customer_segment", customer_id, table, as_of))
+
+
+@router.get("/customers/{customer_id}/clv")
+async def customer_clv(
+    ctx: Context, _: Analyst, customer_id: Annotated[str, CUSTOMER_ID],
+    horizon_weeks: float = Query(52.0, gt=0, le=520),
+    discount_rate: float = Query(0.10, ge=0, lt=10),
+) -> dict[str, Any]:
+    """Expected purchases, p(alive) and discounted CLV from the served CLV model."""
+    return dict(await call(ctx, "customer_clv", customer_id, horizon_weeks, discount_rate))
+
+
+class UpliftCustomer(BaseModel):
+    """One customer in the layout of the uplift model's features (Hillstrom)."""
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    recency: int = Field(ge=0, le=1000, description="months since the last purchase")
+    history: float = Field(ge=0, description="spend in the past year")
+    mens: Literal[0, 1]
+    womens: Literal[0, 1]
+    zip_code: Literal["Urban", "Surburban", "Rural"]
+    newbie: Literal[0, 1]
+    channel: Literal["Phone", "Web", "Multichannel"]
+
+
+class UpliftRequest(BaseModel):
+    customers: list[UpliftCustomer] = Field(min_length=1, max_length=50_000)
+
+
+class TargetingRequest(UpliftRequest):
+    budget: float = Field(ge=0)
+    cost_per_contact: float = Field(gt=0)
+    value_per_outcome: float | None = Field(None, gt=0)
+
+
+@router.post("/uplift/scores")
+async def uplift_scores(ctx: Context, _: Analyst, body: UpliftRequest) -> dict[str, Any]:
+    customers = [c.model_dump() for c in body.customers]
+    return dict(await call(ctx, "uplift_scores", customers))
+
+
+@router.post("/uplift/targeting")
+async def uplift_targeting(ctx: Context, _: Analyst, body: TargetingRequest) -> dict[str, Any]:
+    """Whom to contact for the budget: highest positive predicted uplift first."""
+    customers = [c.model_dump() for c in body.customers]
+    return dict(await call(ctx, "targeting", customers, body.budget, body.cost_per_contact,
+                           body.value_per_outcome))
+
+
+class Bounds(BaseModel):
+    min: float = Field(0.0, ge=0)
+    max: float = Field(ge=0)
+
+
+class AllocationRequest(BaseModel):
+    total: float | None = Field(None, ge=0, description="weekly total; default: current sum")
+    current: dict[str, float] | None = Field(
+        None, description="current weekly spend per channel; default: the model's recent")
+    bounds: dict[str, Bounds] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AllocationRequest:
+        bad = sorted(c for c, b in self.bounds.items() if b.min > b.max)
+        if bad:
+            raise ValueError(f"bounds need min <= max; violated for {bad}")
+        return self
+
+
+@router.post("/allocation")
+async def allocation(ctx: Context, _: Analyst, body: AllocationRequest) -> dict[str, Any]:
+    """The weekly media budget split maximising the fitted response, within bounds;
+    infeasible bounds -> 422 with the reason."""
+    bounds = {c: (b.min, b.max) for c, b in body.bounds.items()} or None
+    return dict(await call(ctx, "allocate", body.total, body.current, bounds))
+
+
+@router.get("/models")
+async def models(ctx: Context, _: Anyone) -> dict[str, Any]:
+    """Per model role: the registry name, the served version and recent versions."""
+    return dict(await call(ctx, "model_versions"))
+
+
+class TrainingRequest(BaseModel):
+    quick: bool = False
+    seed: int = Field(0, ge=0)
+
+
+@router.post("/training", status_code=202)
+async def training(ctx: Context, principal: Analyst, body: TrainingRequest) -> dict[str, Any]:
+    """Fit every analytics model as Ray tasks and register the new versions (job)."""
+    job = await ctx.jobs.create("analytics.training", principal.id, body.model_dump())
+    try:
+        await call(ctx, "start_training", job.id, body.quick, body.seed)
+    except ApiError as exc:
+        await ctx.jobs.finish(job.id, error=exc.detail)
+        raise
+    return {"job_id": job.id, "status": job.status.value,
+            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}"}
