@@ -91,11 +91,13 @@ def render(config: GatewayConfig, template: Path = TEMPLATE) -> str:
     return Template(template.read_text()).substitute(values)
 
 
-def write(config: GatewayConfig, template: Path = TEMPLATE) -> Path:
-    """Render into ``PREFIX/nginx.conf``, creating the log and temp directories."""
+def write(config: GatewayConfig, out: Path | None = None, template: Path = TEMPLATE) -> Path:
+    """Render into ``OUT/nginx.conf`` (OUT defaults to the prefix; differs when the file
+    is mounted elsewhere, e.g. in a container), creating the log and temp directories."""
+    out = config.prefix if out is None else out
     for sub in ("logs", "tmp"):
-        (config.prefix / sub).mkdir(parents=True, exist_ok=True)
-    path = config.prefix / "nginx.conf"
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    path = out / "nginx.conf"
     path.write_text(render(config, template))
     return path
 

@@ -24,6 +24,9 @@ def add_parser(sub: Any) -> None:
     render.add_argument("--key", type=Path, default=None, help="default PREFIX/tls/key.pem")
     render.add_argument("--static-root", type=Path, default=None)
     render.add_argument("--upstream", default=None, help="host:port of Serve")
+    render.add_argument("--container", action="store_true",
+                        help="paths as config/compose.yaml mounts them (/gateway, /srv/web) "
+                             "and upstream armillary:8000")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,8 +42,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                                          args.days)
             print(f"{out / 'cert.pem'}\n{out / 'key.pem'}")
             return 0
-        prefix = args.prefix.resolve()
+        out = prefix = args.prefix.resolve()
         overrides: dict[str, object] = {}
+        if args.container:
+            prefix = Path("/gateway")
+            overrides |= {"static_root": Path("/srv/web"), "upstream": "armillary:8000"}
         if args.static_root:
             overrides["static_root"] = args.static_root.resolve()
         if args.upstream:
@@ -48,8 +54,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         config = gateway.from_settings(
             settings, prefix, (args.cert or prefix / "tls" / "cert.pem").resolve(),
             (args.key or prefix / "tls" / "key.pem").resolve(), **overrides)
-        path = gateway.write(config)
-        print(f"{path}\nrun: nginx -p {prefix} -c {path}")
+        path = gateway.write(config, out)
+        print(f"{path}\nrun: nginx -p {prefix} -c {prefix / 'nginx.conf'}")
         return 0
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
