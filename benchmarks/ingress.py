@@ -125,10 +125,9 @@ def bench_bare(env: dict[str, str], seconds: int) -> list[Run]:
 
 def bench_serve(env: dict[str, str], seconds: int, label: str) -> list[Run]:
     code = """
-import os, sys, time, json
-os.environ.update({
-    "RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-    "RAY_USAGE_STATS_ENABLED": "0"})
+import os, sys
+from cluster.local import fast_proxy_environment
+os.environ.update({**fast_proxy_environment(), "RAY_USAGE_STATS_ENABLED": "0"})
 import ray
 from ray import serve
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
