@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,8 @@ class LocalHead:
     port: int
     dashboard_port: int
     num_cpus: int = 1
+    agent_port: int = 0
+    """Dashboard agent HTTP port (Ray's default 52365 is shared machine-wide): 0 = free."""
     token: str = field(default_factory=lambda: secrets.token_hex(32))
     env: dict[str, str] = field(default_factory=dict)
 
@@ -66,6 +69,16 @@ class LocalHead:
             "--temp-dir", str(self.temp_dir),
             "--disable-usage-stats",
         ]
+        # every port Ray would otherwise take at a fixed default is chosen free here
+        if not self.agent_port:
+            self.agent_port = _free_port()
+        command += [
+            "--dashboard-agent-listen-port", str(self.agent_port),
+            "--dashboard-agent-grpc-port", str(_free_port()),
+            "--runtime-env-agent-port", str(_free_port()),
+            "--metrics-export-port", str(_free_port()),
+            "--ray-client-server-port", str(_free_port()),
+        ]
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(command, env=env, capture_output=True, text=True,  # noqa: S603
                               timeout=timeout_s, check=False)
@@ -79,8 +92,12 @@ class LocalHead:
         headers = {"Authorization": f"Bearer {self.token}"}
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.dashboard_url}/api/version", headers=headers,
-                             timeout=2).status_code == 200:
+                version = httpx.get(f"{self.dashboard_url}/api/version", headers=headers,
+                                    timeout=2).status_code
+                # jobs are handed to the dashboard agent: it must be up too
+                agent = httpx.get(f"http://127.0.0.1:{self.agent_port}/api/healthz",
+                                  headers=headers, timeout=2).status_code
+                if version == 200 and agent == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -104,24 +121,34 @@ class LocalHead:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
             children.setdefault(ppid, []).append(pid)
-            if marker in cmdline and pid != os.getpid():
+            if marker in cmdline and pid != os.getpid() and _alive(pid):
                 roots.add(pid)
         found, todo = set(), list(roots)
         while todo:
             pid = todo.pop()
-            if pid not in found:
+            if pid not in found and _alive(pid):
                 found.add(pid)
                 todo.extend(children.get(pid, []))
         return found
 
-    def stop(self, grace_s: float = 10) -> None:
+    def stop(self, grace_s: float = 4) -> None:
         pids = self.pids()
         _signal(pids, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while pids and time.monotonic() < deadline:
             time.sleep(0.2)
             pids = {pid for pid in pids if _alive(pid)}
-        _signal(pids | self.pids(), signal.SIGKILL)
+        pids |= self.pids()
+        _signal(pids, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            time.sleep(0.1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _signal(pids: set[int], sig: signal.Signals) -> None:

@@ -66,7 +66,8 @@ def resolve_token(env: Mapping[str, str] | None = None, home: Path | None = None
     candidates = []
     if env.get("RAY_AUTH_TOKEN_PATH"):
         candidates.append(Path(env["RAY_AUTH_TOKEN_PATH"]).expanduser())
-    candidates.append((home or Path.home()) / ".ray" / "auth_token")
+    home = home or Path(env.get("HOME") or Path.home())
+    candidates.append(home / ".ray" / "auth_token")
     for path in candidates:
         if path.is_file():
             text = path.read_text().strip()
@@ -81,8 +82,12 @@ def resolve_token(env: Mapping[str, str] | None = None, home: Path | None = None
 
 
 def auth_headers(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Authorization header for `env`'s token. Without a token the header is present
+    but empty: Ray's SDK would otherwise inject whatever token the process-wide loader
+    holds (e.g. from a ``ray.init()`` elsewhere in this process), so what is sent would
+    not be what was resolved here."""
     token = resolve_token(env)
-    return {"Authorization": f"Bearer {token}"} if token else {}
+    return {"Authorization": f"Bearer {token}" if token else ""}
 
 
 def load_runtime_env(path: str | Path) -> dict[str, Any]:
