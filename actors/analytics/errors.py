@@ -23,6 +23,10 @@ class UnknownCustomerError(AnalyticsError, KeyError):
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
 
+    def __reduce__(self) -> tuple[type[UnknownCustomerError], tuple[list[str]]]:
+        # Pickling (e.g. across Ray processes) rebuilds from the ids, not the message.
+        return (type(self), (self.customer_ids,))
+
 
 class InfeasibleBudgetError(AnalyticsError):
     """Budget bounds that no allocation can satisfy (sum of minimums above the total...)."""
