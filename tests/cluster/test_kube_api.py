@@ -145,7 +145,7 @@ def test_scale_sets_replicas(kube: KubeRay, server: tuple[str, Replay]) -> None:
 def test_scale_conflict_is_reported(kube: KubeRay, server: tuple[str, Replay]) -> None:
     replay = server[1]
     replay.load("scale_conflict")
-    with pytest.raises(KubeError, match="409.*the object has been modified"):
+    with pytest.raises(KubeError, match=r"409.*the object has been modified"):
         kube.scale("RayCluster", "armillary-research", "research", 2)
     finish(replay)
 

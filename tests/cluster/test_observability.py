@@ -10,8 +10,8 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
-import pytest
 import ray
 import yaml
 from jsonschema import Draft7Validator
@@ -59,7 +59,7 @@ def metrics_in(expr: str) -> set[str]:
         PROMQL_WORDS - {"up"})
 
 
-def alert_rules() -> list[dict[str, str]]:
+def alert_rules() -> list[dict[str, Any]]:
     doc = yaml.safe_load((CONFIG / "prometheus" / "alerts.yml").read_text())
     return [rule for group in doc["groups"] for rule in group["rules"]]
 
