@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,14 @@ def head() -> Iterator[LocalHead]:
         ray_head.stop()
         leftover = ray_head.pids()
         assert not leftover, f"head processes still alive: {leftover}"
+        import ray
+
+        if ray.is_initialized():  # the session's own Ray (ray_session) is untouched
+            assert ray.get(ray.remote(_one).remote(), timeout=60) == 1
+
+
+def _one() -> int:
+    return 1
 
 
 @pytest.fixture()
@@ -144,3 +153,13 @@ def test_cli_submit_wait_logs_stop(head: LocalHead, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("RAY_AUTH_TOKEN", "wrong")
     assert main(["job", "list", *address]) == 1
     assert "Authentication failed" in capsys.readouterr().err
+
+
+def test_coexists_with_the_sessions_ray(ray_session: Any, jobs: Jobs, head: LocalHead) -> None:
+    """`ray_session`'s ray.init() in this process and the private head are two clusters;
+    jobs go to the head, and the session's Ray keeps working."""
+    gcs = ray_session.get_runtime_context().gcs_address
+    assert not gcs.endswith(f":{head.port}")
+    job_id = jobs.submit("python -c \"print('beside ray_session')\"")
+    assert jobs.wait(job_id, timeout_s=120) == "SUCCEEDED"
+    assert ray_session.get(ray_session.remote(_one).remote(), timeout=60) == 1
