@@ -16,6 +16,7 @@ command -v tesseract >/dev/null || packages+=(tesseract-ocr tesseract-ocr-eng)
 ls /usr/share/tesseract-ocr/*/tessdata/osd.traineddata >/dev/null 2>&1 || packages+=(tesseract-ocr-osd)
 command -v influxd >/dev/null || packages+=(influxdb)
 command -v nginx >/dev/null || packages+=(nginx-light)
+command -v promtool >/dev/null || packages+=(prometheus)  # promtool: tests/cluster alert rules
 command -v ocrmypdf >/dev/null || packages+=(ocrmypdf)
 command -v pdftoppm >/dev/null || packages+=(poppler-utils)
 command -v openssl >/dev/null || packages+=(openssl)
@@ -32,6 +33,10 @@ fi
 # Debian enables and starts nginx on install; the tests run their own instances.
 if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
   $SUDO systemctl stop nginx || true
+fi
+# Only promtool is used from the prometheus package: no server left running.
+if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+  $SUDO systemctl stop prometheus || true
 fi
 
 if ! listening 6379; then
