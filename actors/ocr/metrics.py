@@ -1,0 +1,53 @@
+"""Character and word error rates (the manifest's definition: whitespace collapsed to single
+spaces, CER = Levenshtein distance / reference length)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+
+def normalize_text(text: str, *, case_insensitive: bool = False) -> str:
+    text = " ".join(text.split())
+    return text.lower() if case_insensitive else text
+
+
+def levenshtein(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """Edit distance (insert/delete/substitute, cost 1), O(len(a)*len(b)) with numpy rows."""
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return len(a)
+    codes: dict[Hashable, int] = {}
+    b_codes = np.array([codes.setdefault(x, len(codes)) for x in b], dtype=np.int64)
+    a_codes = [codes.setdefault(x, len(codes)) for x in a]
+    n = len(b)
+    idx = np.arange(n + 1, dtype=np.int64)
+    prev = idx.copy()
+    for i, ca in enumerate(a_codes, start=1):
+        sub = prev[:-1] + (b_codes != ca)
+        dele = prev[1:] + 1
+        cur = np.empty(n + 1, dtype=np.int64)
+        cur[0] = i
+        cur[1:] = np.minimum(sub, dele)
+        # Insertions: cur[j] = min(cur[j], cur[j-1] + 1) as a running minimum of cur[k] - k.
+        cur = np.minimum.accumulate(cur - idx) + idx
+        prev = cur
+    return int(prev[-1])
+
+
+def cer(reference: str, hypothesis: str, *, case_insensitive: bool = False) -> float:
+    ref = normalize_text(reference, case_insensitive=case_insensitive)
+    hyp = normalize_text(hypothesis, case_insensitive=case_insensitive)
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return levenshtein(ref, hyp) / len(ref)
+
+
+def wer(reference: str, hypothesis: str, *, case_insensitive: bool = False) -> float:
+    ref = normalize_text(reference, case_insensitive=case_insensitive).split()
+    hyp = normalize_text(hypothesis, case_insensitive=case_insensitive).split()
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    return levenshtein(ref, hyp) / len(ref)

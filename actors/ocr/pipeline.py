@@ -1,0 +1,309 @@
+"""The OCR of one page and of a whole document (plain Python, no Ray).
+
+Per page (:func:`ocr_page`): ``Strategy.SINGLE`` runs the enabled preprocessing steps and
+one Tesseract pass; ``Strategy.AUTO`` recognises a few preprocessing variants
+(:func:`recognize_variants`) and keeps the one Tesseract is most confident about
+(:func:`choose`), never looking at ground truth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from actors.ocr import preprocess as pp
+from actors.ocr.errors import OcrEngineError, PriorTextError
+from actors.ocr.loading import DocType, PageImage, detect_type, iter_pages, pdf_text_layers
+from actors.ocr.models import DocumentResult, PageResult, Word
+from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
+from actors.ocr.pdf_output import OriginalPage, PdfPart, merge_pdfs
+from actors.ocr.processors import ProcessorInput, run_processors
+from actors.ocr.recognize import (
+    Orientation,
+    Recognition,
+    check_languages,
+    detect_orientation,
+    recognize,
+)
+
+# Deskew only when the page is measurably skewed (resampling a straight page only blurs it).
+MIN_SKEW_DEG = 0.3
+# A variant must beat the current best by this many confidence points to win ...
+MIN_GAIN = 1.0
+# ... and must keep at least this share of the characters (few confident words lose).
+MIN_CHAR_SHARE = 0.5
+
+
+@dataclass
+class Variant:
+    """One preprocessed version of a page and (once run) its recognition."""
+
+    name: str
+    image: np.ndarray
+    matrix: np.ndarray  # original page pixels -> this image's pixels
+    dpi: float | None
+    rotation: int = 0
+    skew: float = 0.0
+    steps: list[str] = field(default_factory=list)
+    recognition: Recognition | None = None
+    seconds: float = 0.0
+
+    def derive(self, name: str, image: np.ndarray, step: str,
+               matrix: np.ndarray | None = None, *, rotation: int | None = None,
+               skew: float | None = None) -> Variant:
+        return Variant(
+            name, image, self.matrix if matrix is None else matrix @ self.matrix, self.dpi,
+            self.rotation if rotation is None else rotation,
+            self.skew if skew is None else skew, [*self.steps, step],
+        )
+
+
+@dataclass
+class PageOutcome:
+    """A page result plus its one-page searchable PDF (when requested)."""
+
+    result: PageResult
+    pdf: bytes | None = None
+
+
+# -- preprocessing chains --------------------------------------------------------------------
+
+
+def original(page: PageImage, pre: PreprocessOptions) -> Variant:
+    if page.image is None:
+        raise ValueError("page has no image to OCR")
+    image = pp.to_gray(page.image) if pre.grayscale else page.image
+    steps = ["grayscale"] if pre.grayscale else []
+    return Variant("original", image, pp.identity(), page.dpi, steps=steps)
+
+
+def prepared(base: Variant, pre: PreprocessOptions, max_pixels: int | None) -> Variant:
+    """Grayscale, rescale to ~``target_dpi`` (or ``min_height_px``), deskew (as enabled)."""
+    out = base
+    if pre.grayscale and out.image.ndim == 3:
+        out = out.derive(out.name, pp.to_gray(out.image), "grayscale")
+    if pre.rescale:
+        factor = pp.rescale_factor(
+            out.image.shape, out.dpi, target_dpi=pre.target_dpi,
+            min_height_px=pre.min_height_px, max_scale=pre.max_scale, max_pixels=max_pixels,
+        )
+        if factor != 1.0:
+            image, m = pp.rescale(out.image, factor)
+            out = out.derive(out.name, image, f"rescale x{factor:.2f}", m)
+            out.dpi = out.dpi * factor if out.dpi else None
+    if pre.deskew:
+        out = deskewed(out)
+    return out
+
+
+def deskewed(variant: Variant) -> Variant:
+    angle = pp.estimate_skew(pp.to_gray(variant.image))
+    if abs(angle) < MIN_SKEW_DEG:
+        return variant
+    image, m = pp.rotate(variant.image, -angle)
+    return variant.derive(variant.name, image, f"deskew {angle:+.2f}", m, skew=angle)
+
+
+def rotated(variant: Variant, clockwise: int, pre: PreprocessOptions) -> Variant:
+    image, m = pp.rotate90(variant.image, clockwise)
+    out = variant.derive(f"rotate{clockwise}", image, f"rotate {clockwise}", m,
+                         rotation=clockwise, skew=0.0)
+    return deskewed(out) if pre.deskew else out
+
+
+def _gray_step(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda image: fn(pp.to_gray(image))
+
+
+CLEANUPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "border_removal": _gray_step(pp.remove_borders),
+    "denoise": _gray_step(pp.denoise),
+    "contrast": _gray_step(pp.normalize_contrast),
+    "binarize": _gray_step(pp.binarize),
+}
+
+
+def _enabled_cleanups(pre: PreprocessOptions) -> list[str]:
+    return [name for name in CLEANUPS if getattr(pre, name)]
+
+
+# -- recognition -----------------------------------------------------------------------------
+
+
+def _run(variant: Variant, options: OcrOptions) -> Recognition:
+    if variant.recognition is None:
+        t0 = time.perf_counter()
+        variant.recognition = recognize(
+            variant.image, lang=options.lang, psm=options.psm, dpi=variant.dpi,
+            timeout_s=options.page_timeout_s, hocr=options.hocr, pdf=options.pdf,
+        )
+        variant.seconds = round(time.perf_counter() - t0, 3)
+    return variant.recognition
+
+
+def _osd(variant: Variant, options: OcrOptions) -> Orientation | None:
+    return detect_orientation(variant.image, timeout_s=options.page_timeout_s, dpi=variant.dpi)
+
+
+def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
+    """The recognised variants of one page, in the order :func:`choose` considers them.
+
+    SINGLE: one variant. AUTO: the page as given; when its confidence is below
+    ``confident_score``, one variant per enabled cleanup step plus the OSD rotation.
+    """
+    pre = options.preprocess
+    base = original(page, pre)
+    if options.strategy is Strategy.SINGLE:
+        chain = prepared(base, pre, options.max_pixels_per_page)
+        for name in _enabled_cleanups(pre):
+            chain = chain.derive("single", CLEANUPS[name](chain.image), name)
+        chain.name = "single"
+        if pre.orientation:
+            osd = _osd(chain, options)
+            if osd is not None and osd.rotate and osd.confidence >= pre.osd_min_confidence:
+                chain = rotated(chain, osd.rotate, pre)
+                chain.name = "single"
+        _run(chain, options)
+        return [chain]
+    variants = [base]
+    first = _run(base, options)
+    if first.score >= pre.confident_score:
+        return variants
+    ready = prepared(base, pre, options.max_pixels_per_page)
+    for name in _enabled_cleanups(pre):
+        variants.append(ready.derive(name, CLEANUPS[name](ready.image), name))
+    if pre.orientation:
+        osd = _osd(ready, options)
+        if osd is not None and osd.rotate:
+            # OSD alone flips upright receipts; the rotated page must also win on confidence.
+            variants.append(rotated(ready, osd.rotate, pre))
+    for variant in variants[1:]:
+        _run(variant, options)
+    return variants
+
+
+def choose(variants: list[Variant]) -> Variant:
+    """The variant with the best Tesseract confidence (character-weighted word confidence),
+    in order; a later one must gain ``MIN_GAIN`` points and keep ``MIN_CHAR_SHARE`` of the
+    characters of the current best."""
+    best = variants[0]
+    for variant in variants[1:]:
+        new, old = variant.recognition, best.recognition
+        if new is None or old is None:
+            continue
+        if new.char_count >= MIN_CHAR_SHARE * old.char_count and new.score > old.score + MIN_GAIN:
+            best = variant
+    return best
+
+
+def ocr_page(page: PageImage, options: OcrOptions) -> PageOutcome:
+    """OCR one decoded/rendered page. Raises typed errors (timeouts, engine failures)."""
+    started = time.perf_counter()
+    variants = recognize_variants(page, options)
+    best = choose(variants)
+    result = page_result(page, best, variants)
+    result.timings["total"] = round(time.perf_counter() - started, 3)
+    assert best.recognition is not None
+    return PageOutcome(result, best.recognition.pdf)
+
+
+def page_result(page: PageImage, best: Variant, variants: list[Variant]) -> PageResult:
+    """Result of the chosen variant, word boxes mapped back to the page as decoded."""
+    assert page.image is not None and best.recognition is not None
+    rec = best.recognition
+    inverse = np.linalg.inv(best.matrix)
+    words = []
+    for w in rec.words:
+        left, top, width, height = pp.map_box(inverse, w.left, w.top, w.width, w.height)
+        words.append(Word(w.text, left, top, width, height, w.confidence,
+                          w.block, w.paragraph, w.line))
+    return PageResult(
+        page=page.index + 1,
+        text=rec.text,
+        words=words,
+        mean_confidence=round(rec.mean_confidence, 2),
+        source="ocr",
+        width=int(page.image.shape[1]),
+        height=int(page.image.shape[0]),
+        dpi=page.dpi,
+        rotation=best.rotation,
+        skew=round(best.skew, 2),
+        variant=best.name,
+        steps=best.steps,
+        candidates={v.name: round(v.recognition.score, 2) for v in variants if v.recognition},
+        hocr=rec.hocr,
+        timings={f"ocr:{v.name}": v.seconds for v in variants},
+    )
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+def text_layer_page(page: PageImage) -> PageResult:
+    """A page whose existing PDF text is kept (``skip``/``redo`` modes)."""
+    return PageResult(page=page.index + 1, text=page.text_layer or "", source="text_layer",
+                      mean_confidence=100.0, variant="text_layer")
+
+
+def pages_to_ocr(data: bytes, mode: TextLayerMode) -> set[int] | None:
+    """Indexes of PDF pages to rasterise and OCR under ``mode`` (None = all).
+
+    Raises :class:`PriorTextError` in ``error`` mode when any page has text.
+    """
+    if mode is TextLayerMode.FORCE:
+        return None
+    layers = pdf_text_layers(data)
+    with_text = [i for i, (text, _) in enumerate(layers) if text]
+    if mode is TextLayerMode.ERROR:
+        if with_text:
+            pages = ", ".join(str(i + 1) for i in with_text[:10])
+            raise PriorTextError(
+                f"page(s) {pages} already have text; use text_layer='skip', 'redo' or 'force'"
+            )
+        return None
+    if mode is TextLayerMode.SKIP:
+        return {i for i, (text, _) in enumerate(layers) if not text}
+    # REDO: OCR again pages without text or with invisible text only (a previous OCR layer).
+    return {i for i, (text, visible) in enumerate(layers) if not text or not visible}
+
+
+def process_document(data: bytes, options: OcrOptions | None = None) -> DocumentResult:
+    """OCR a PNG/JPEG/TIFF/PDF document given as bytes (type detected from content).
+
+    Returns text, per-page words with boxes and confidences, fields of the applicable
+    processors, timings, and the merged searchable PDF when ``options.pdf``. Raises the
+    :class:`~actors.ocr.errors.OcrInputError` family for bad input or exceeded limits,
+    :class:`~actors.ocr.errors.OcrEngineError` when Tesseract fails.
+    """
+    options = options or OcrOptions()
+    started = time.perf_counter()
+    check_languages(options.lang)
+    doc_type = detect_type(data)
+    render = pages_to_ocr(data, options.text_layer) if doc_type is DocType.PDF else None
+    pages: list[PageResult] = []
+    pdf_parts: list[PdfPart] = []
+    for page in iter_pages(data, options, render=render):
+        if page.image is None:
+            pages.append(text_layer_page(page))
+            pdf_parts.append(OriginalPage(data, page.index))
+            continue
+        outcome = ocr_page(page, options)
+        pages.append(outcome.result)
+        if options.pdf:
+            if outcome.pdf is None:
+                raise OcrEngineError(f"tesseract produced no PDF for page {page.index + 1}")
+            pdf_parts.append(outcome.pdf)
+    timings = {"ocr": round(time.perf_counter() - started, 3)}
+    t0 = time.perf_counter()
+    fields = run_processors(
+        ProcessorInput(text="\n\n".join(p.text for p in pages), pages=[p.text for p in pages]),
+        options.processors,
+    )
+    timings["processors"] = round(time.perf_counter() - t0, 3)
+    merged = merge_pdfs(pdf_parts) if options.pdf else None
+    timings["total"] = round(time.perf_counter() - started, 3)
+    return DocumentResult(doc_type=str(doc_type), pages=pages, fields=fields,
+                          timings=timings, pdf=merged)

@@ -1,0 +1,130 @@
+"""Receipts and invoices: vendor, date, total, invoice number (normalised).
+
+Heuristics tuned on SROIE receipts (benchmarks/ocr_accuracy.py measures them): the total
+is the largest amount on a line carrying a total keyword (or the line after it), the date
+the first date near a ``DATE`` label (else the first date), the vendor the first line that
+looks like a company name.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from actors.ocr.processors.base import ProcessorInput
+from actors.ocr.processors.parsing import find_amounts, find_dates
+
+_SIGNALS = re.compile(
+    r"\b(total|subtotal|sub total|cash|change|gst|vat|tax invoice|invoice|receipt|qty|"
+    r"amount|rounding|payable|due|tender|balance)\b",
+    re.IGNORECASE,
+)
+_TOTAL_LINE = re.compile(
+    r"\b(total|payable|amount due|amt due|due|amount to be paid|nett|net amount|grand)\b",
+    re.IGNORECASE,
+)
+_NOT_TOTAL = re.compile(
+    r"\b(qty|quantity|items?|saving|discount|change|cash|tendered|points?|tax\s?\(|"
+    r"excl|excluding|gst\s*@|@\s*\d+\s*%)",
+    re.IGNORECASE,
+)
+_COMPANY = re.compile(
+    r"\b(sdn\.?\s*bhd|s/b|bhd|enterprise|trading|restoran|restaurant|store|mart|shop|"
+    r"company|co\.|ltd|limited|inc|llc|gmbh|bakeries|marketing|cafe|hardware|"
+    r"stationery|house|pharmacy|supermarket|hotel)\b",
+    re.IGNORECASE,
+)
+_INVOICE_NO = re.compile(
+    r"\b(?:tax\s+)?(?:invoice|inv|bill|receipt|document|doc|cash\s+inv)\.?\s*"
+    r"(?:no|number|#|num)\.?\s*[:#.]?\s*([A-Z0-9][A-Z0-9\-/]{3,})",
+    re.IGNORECASE,
+)
+_DATE_LABEL = re.compile(r"\bdate\b|\bdd\b", re.IGNORECASE)
+
+
+class ReceiptProcessor:
+    name = "receipt"
+
+    def detect(self, doc: ProcessorInput) -> bool:
+        signals = {m.group(1).lower() for m in _SIGNALS.finditer(doc.text)}
+        return len(signals) >= 2 and bool(find_amounts(doc.text))
+
+    def extract(self, doc: ProcessorInput) -> dict[str, Any]:
+        lines = doc.lines
+        return {
+            "vendor": extract_vendor(lines),
+            "date": extract_date(lines),
+            "total": extract_total(lines),
+            "invoice_number": extract_invoice_number(doc.text),
+            "currency": _currency(doc.text),
+        }
+
+
+def extract_total(lines: list[str]) -> str | None:
+    """Largest amount on a total line or on the line right after a bare total label."""
+    candidates: list[Decimal] = []
+    for i, line in enumerate(lines):
+        if not _TOTAL_LINE.search(line):
+            continue
+        if _NOT_TOTAL.search(line) and not re.search(r"\bincl", line, re.IGNORECASE):
+            continue
+        amounts = find_amounts(line)
+        if not amounts:
+            for follow in lines[i + 1 : i + 3]:
+                amounts = find_amounts(follow)
+                if amounts:
+                    break
+        candidates.extend(Decimal(a.value) for a in amounts)
+    positive = [c for c in candidates if c > 0]
+    if positive:
+        return str(max(positive))
+    return None
+
+
+def extract_date(lines: list[str]) -> str | None:
+    for i, line in enumerate(lines):
+        if _DATE_LABEL.search(line):
+            for near in lines[i : i + 3]:
+                dates = find_dates(near)
+                if dates:
+                    return dates[0].value
+    for line in lines:
+        dates = find_dates(line)
+        if dates:
+            return dates[0].value
+    return None
+
+
+def extract_vendor(lines: list[str]) -> str | None:
+    head = lines[:8]
+    for line in head:
+        if _COMPANY.search(line):
+            return _clean_vendor(line)
+    for line in head:
+        letters = sum(c.isalpha() for c in line)
+        if letters >= 4 and letters >= 0.5 * len(line.replace(" ", "")):
+            return _clean_vendor(line)
+    return None
+
+
+def _clean_vendor(line: str) -> str:
+    line = re.sub(r"\(?\b\d{5,}[-\s]?[A-Z]?\)?\s*$", "", line)  # trailing company reg. no.
+    return " ".join(line.split()).strip(" .,:;-")
+
+
+def extract_invoice_number(text: str) -> str | None:
+    m = _INVOICE_NO.search(text)
+    return m.group(1) if m else None
+
+
+def _currency(text: str) -> str | None:
+    if re.search(r"\bRM\b|\bMYR\b", text):
+        return "MYR"
+    if "€" in text or re.search(r"\bEUR\b", text):
+        return "EUR"
+    if "£" in text or re.search(r"\bGBP\b", text):
+        return "GBP"
+    if "$" in text or re.search(r"\bUSD\b", text):
+        return "USD"
+    return None

@@ -1,0 +1,210 @@
+"""Tesseract calls (via pytesseract): recognition with TSV/hOCR/PDF output in one pass, and
+orientation detection (OSD). One thread per Tesseract process (``OMP_THREAD_LIMIT=1``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytesseract
+from PIL import Image
+from pytesseract import pytesseract as _tess
+
+from actors.ocr.errors import InvalidOptionsError, OcrEngineError, PageTimeoutError
+from actors.ocr.models import Word
+
+
+@dataclass
+class Recognition:
+    """Raw output of one Tesseract pass (coordinates of the image it was given)."""
+
+    words: list[Word]
+    text: str
+    hocr: str | None = None
+    pdf: bytes | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mean_confidence(self) -> float:
+        confs = [w.confidence for w in self.words]
+        return float(sum(confs) / len(confs)) if confs else 0.0
+
+    @property
+    def score(self) -> float:
+        """Confidence of the page as a whole: character-weighted word confidence, discounted
+        when a variant finds fewer characters than another (see ``choose``)."""
+        chars = sum(len(w.text) for w in self.words)
+        if not chars:
+            return 0.0
+        return sum(w.confidence * len(w.text) for w in self.words) / chars
+
+    @property
+    def char_count(self) -> int:
+        return sum(len(w.text) for w in self.words)
+
+
+@dataclass
+class Orientation:
+    rotate: int  # clockwise degrees to make the page upright
+    confidence: float
+
+
+def _env() -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+@lru_cache(maxsize=1)
+def available_languages() -> frozenset[str]:
+    _env()
+    try:
+        return frozenset(pytesseract.get_languages(config=""))
+    except pytesseract.TesseractNotFoundError as exc:
+        raise OcrEngineError("tesseract is not installed") from exc
+
+
+def check_languages(lang: str) -> None:
+    missing = [part for part in lang.split("+") if part not in available_languages()]
+    if missing:
+        raise InvalidOptionsError(
+            f"language(s) not installed: {missing}; available: {sorted(available_languages())}"
+        )
+
+
+def _write_png(image: np.ndarray, path: Path, dpi: float | None) -> None:
+    pil = Image.fromarray(image)
+    kwargs: dict[str, object] = {"compress_level": 1}
+    if dpi:
+        kwargs["dpi"] = (round(dpi), round(dpi))
+    pil.save(path, format="PNG", **kwargs)
+
+
+def _run(
+    image: np.ndarray, extensions: list[str], config: str, lang: str | None,
+    timeout_s: float | None, dpi: float | None,
+) -> dict[str, bytes]:
+    _env()
+    with tempfile.TemporaryDirectory(prefix="armillary-ocr-") as tmp:
+        src = Path(tmp) / "page.png"
+        base = Path(tmp) / "out"
+        _write_png(image, src, dpi)
+        try:
+            _tess.run_tesseract(
+                str(src), str(base), " ".join(extensions), lang, config=config,
+                timeout=timeout_s or 0,
+            )
+        except pytesseract.TesseractNotFoundError as exc:
+            raise OcrEngineError("tesseract is not installed") from exc
+        except RuntimeError as exc:
+            if "timeout" in str(exc).lower():
+                raise PageTimeoutError(
+                    f"tesseract exceeded the page timeout of {timeout_s} s"
+                ) from None
+            raise OcrEngineError(str(exc)) from exc
+        except pytesseract.TesseractError as exc:
+            raise OcrEngineError(f"tesseract failed: {exc.message}") from exc
+        out: dict[str, bytes] = {}
+        for ext in extensions:
+            path = Path(f"{base}.{ext}")
+            if path.exists():
+                out[ext] = path.read_bytes()
+        return out
+
+
+def recognize(
+    image: np.ndarray,
+    *,
+    lang: str = "eng",
+    psm: int = 3,
+    dpi: float | None = None,
+    timeout_s: float | None = None,
+    hocr: bool = False,
+    pdf: bool = False,
+) -> Recognition:
+    """OCR one page image. TSV (words, boxes, confidences) always; hOCR and a one-page
+    searchable PDF when asked, all from the same Tesseract pass."""
+    extensions = ["tsv"] + (["hocr"] if hocr else []) + (["pdf"] if pdf else [])
+    config = f"--psm {psm}"
+    if dpi:
+        config += f" --dpi {round(dpi)}"
+    # tsv/hocr are config variables for the command line, pdf a config file.
+    config += " -c tessedit_create_tsv=1"
+    if hocr:
+        config += " -c tessedit_create_hocr=1"
+    if pdf:
+        config += " -c tessedit_create_pdf=1"
+    out = _run(image, extensions, config, lang, timeout_s, dpi)
+    words, text = parse_tsv(out.get("tsv", b"").decode("utf-8", errors="replace"))
+    return Recognition(
+        words=words,
+        text=text,
+        hocr=out["hocr"].decode("utf-8", errors="replace") if "hocr" in out else None,
+        pdf=out.get("pdf"),
+    )
+
+
+def parse_tsv(tsv: str) -> tuple[list[Word], str]:
+    """Words (conf >= 0, non-blank) and plain text (lines joined by newlines, a blank line
+    between paragraphs/blocks) from Tesseract's TSV output."""
+    words: list[Word] = []
+    lines: list[str] = []
+    current_key: tuple[int, int, int] | None = None
+    current_par: tuple[int, int] | None = None
+    current: list[str] = []
+    reader = csv.reader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(reader, None)
+    if header is None:
+        return [], ""
+    for row in reader:
+        if len(row) < 12 or row[0] != "5":
+            continue
+        text = row[11].strip()
+        conf = float(row[10])
+        if not text or conf < 0:
+            continue
+        block, par, line = int(row[2]), int(row[3]), int(row[4])
+        key = (block, par, line)
+        if key != current_key:
+            if current:
+                lines.append(" ".join(current))
+            if current_par is not None and (block, par) != current_par:
+                lines.append("")
+            current, current_key, current_par = [], key, (block, par)
+        current.append(text)
+        words.append(Word(text, int(row[6]), int(row[7]), int(row[8]), int(row[9]),
+                          conf, block, par, line))
+    if current:
+        lines.append(" ".join(current))
+    return words, "\n".join(lines)
+
+
+_OSD_ROTATE = re.compile(r"Rotate:\s*(\d+)")
+_OSD_CONF = re.compile(r"Orientation confidence:\s*([\d.]+)")
+
+
+def detect_orientation(
+    image: np.ndarray, *, timeout_s: float | None = None, dpi: float | None = None
+) -> Orientation | None:
+    """Tesseract OSD: clockwise rotation that makes the page upright, with its confidence.
+
+    ``None`` when OSD cannot tell (too few characters)."""
+    config = "--psm 0"
+    if dpi:
+        config += f" --dpi {round(dpi)}"
+    try:
+        out = _run(image, ["osd"], config, "osd", timeout_s, dpi)
+    except OcrEngineError as exc:
+        if "too few characters" in str(exc).lower() or "invalid resolution" in str(exc).lower():
+            return None
+        raise
+    text = out.get("osd", b"").decode("utf-8", errors="replace")
+    rot, conf = _OSD_ROTATE.search(text), _OSD_CONF.search(text)
+    if not rot or not conf:
+        return None
+    return Orientation(rotate=int(rot.group(1)) % 360, confidence=float(conf.group(1)))

@@ -1,0 +1,194 @@
+"""Batch OCR: sources, per-page parts, exactly-once resume after an interruption or a kill,
+corrupt files recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from actors.ocr import OcrOptions, PreprocessOptions, Strategy
+from actors.ocr.batch import PartStore, content_hash, process_file
+from tests.ocr.helpers import SENTENCES, encode, multipage, text_page
+from tests.support import REPO_ROOT
+from training.batch_ocr import BatchLockedError, BatchSourceError, _lock, list_source, run_batch
+
+FAST = OcrOptions(strategy=Strategy.SINGLE, preprocess=PreprocessOptions.none())
+
+
+def small_page(i: int) -> bytes:
+    img = text_page([SENTENCES[i % len(SENTENCES)], f"Document number {i}"],
+                    size=(700, 160), font_size=24, top=30)
+    return encode(img, "PNG", dpi=(150, 150))
+
+
+def make_source(root: Path, n_png: int = 6) -> Path:
+    src = root / "src"
+    (src / "nested").mkdir(parents=True)
+    for i in range(n_png):
+        (src / ("nested" if i % 2 else ".") / f"page{i}.png").write_bytes(small_page(i))
+    tiff = multipage([text_page(["Tiff page one"], size=(500, 120), top=30),
+                      text_page(["Tiff page two"], size=(500, 120), top=30)], "TIFF")
+    (src / "scan.tif").write_bytes(tiff)
+    (src / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (src / "copy-of-page0.png").write_bytes(small_page(0))  # duplicate content
+    (src / ".hidden.png").write_bytes(small_page(99))  # hidden: ignored
+    return src
+
+
+def expected_keys(src: Path) -> set[tuple[str, int]]:
+    keys = set()
+    for path in src.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            digest = content_hash(path.read_bytes())
+            pages = 2 if path.suffix == ".tif" else 1
+            first = 0 if path.name == "broken.pdf" else 1
+            keys.update((digest, p) for p in range(first, first + pages))
+    return keys
+
+
+def output_keys(out: Path) -> Counter[tuple[str, int]]:
+    table = pq.read_table(out / "pages.parquet")
+    return Counter(zip(table.column("content_hash").to_pylist(),
+                       table.column("page").to_pylist(), strict=True))
+
+
+def part_stamps(out: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in (out / "parts").glob("*/*.parquet")}
+
+
+# -- no Ray ----------------------------------------------------------------------------------
+
+
+def test_sources_directory_zip_tar_and_list(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    from_dir = list_source(src, tmp_path / "staging")
+    names = sorted(display for _, display in from_dir)
+    assert "nested/page1.png" in names and ".hidden.png" not in names and len(names) == 9
+    archive = tmp_path / "docs.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a/one.png", small_page(1))
+        zf.writestr("../../evil.png", small_page(2))  # path traversal is neutralised
+    members = list_source(archive, tmp_path / "staging")
+    assert sorted(d for _, d in members) == ["a/one.png", "evil.png"]
+    assert all(Path(p).is_relative_to(tmp_path / "staging") for p, _ in members)
+    tar_path = tmp_path / "docs.tar.gz"
+    with tarfile.open(tar_path, "w:gz") as tf:
+        tf.add(src / "scan.tif", arcname="x/scan.tif")
+    assert [d for _, d in list_source(tar_path, tmp_path / "staging")] == ["x/scan.tif"]
+    listing = tmp_path / "files.txt"
+    listing.write_text("# my files\nsrc/page0.png\n\n" + str(src / "scan.tif") + "\n")
+    assert [p for p, _ in list_source(listing, tmp_path)] == [
+        str(tmp_path / "src/page0.png"), str(src / "scan.tif")]
+    with pytest.raises(BatchSourceError):
+        list_source(tmp_path / "missing", tmp_path)
+
+
+def test_process_file_writes_parts_and_records_corrupt_files(tmp_path: Path) -> None:
+    store = PartStore(tmp_path / "out")
+    rows = list(process_file("a.png", small_page(3), FAST, store))
+    assert [r["status"] for r in rows] == ["done"]
+    again = list(process_file("a.png", small_page(3), FAST, store))
+    assert [r["status"] for r in again] == ["skipped"]
+    bad = list(process_file("bad.tif", b"II*\x00 broken tiff", FAST, store))
+    assert bad[0]["status"] == "error" and bad[0]["page"] == 0
+    table = store.read_all().to_pylist()
+    by_path = {r["source_path"]: r for r in table}
+    assert "Document number 3" in by_path["a.png"]["text"] and by_path["a.png"]["error"] is None
+    assert by_path["bad.tif"]["error"].startswith("CorruptDocumentError")
+
+
+def test_second_run_on_the_same_output_is_locked(tmp_path: Path) -> None:
+    with _lock(tmp_path), pytest.raises(BatchLockedError):
+        run_batch(tmp_path / "nothing", tmp_path, options=FAST, progress_bar=False)
+
+
+# -- with Ray --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[None]:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.mark.ray
+def test_interrupted_run_resumes_exactly_once(tmp_path: Path, ray_local: None) -> None:
+    src = make_source(tmp_path)
+    out = tmp_path / "out"
+    total = len(expected_keys(src))
+
+    def stop_after_three(done: int, _total: int) -> None:
+        if done >= 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_batch(src, out, options=FAST, on_progress=stop_after_three, progress_bar=False)
+    time.sleep(2)  # in-flight pages of the stopped run may still land; that is allowed
+    before = part_stamps(out)
+    assert 3 <= len(before) < total
+
+    calls: list[tuple[int, int]] = []
+    summary = run_batch(src, out, options=FAST, progress_bar=False,
+                        on_progress=lambda d, t: calls.append((d, t)))
+    after = part_stamps(out)
+    assert {k: after[k] for k in before} == before  # finished pages were not redone
+    assert summary.pages_skipped == len(before)
+    assert summary.pages_done + summary.pages_failed == total - len(before)
+    assert summary.duplicates == 1 and summary.pages_failed == 1
+    keys = output_keys(out)
+    assert set(keys) == expected_keys(src) and max(keys.values()) == 1
+    assert calls[-1] == (total, total)
+    assert any("broken.pdf: CorruptDocumentError" in e for e in summary.errors)
+
+    rerun = run_batch(src, out, options=FAST, progress_bar=False)
+    assert rerun.pages_done == 0 and rerun.pages_skipped == total
+    assert part_stamps(out) == after
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_killed_job_resumes_exactly_once(tmp_path: Path, ray_local: None) -> None:
+    src = make_source(tmp_path, n_png=10)
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_THREAD_LIMIT="1")
+    cmd = [sys.executable, "-m", "training.batch_ocr", str(src), str(out),
+           "--strategy", "single", "--no-preprocess", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and len(part_stamps(out)) >= 2:
+                break
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray processes
+        proc.wait()
+    before = part_stamps(out)
+    total = len(expected_keys(src))
+    assert 2 <= len(before) < total, "the job finished or never started before the kill"
+    summary = run_batch(src, out, options=FAST, progress_bar=False)
+    after = part_stamps(out)
+    assert {k: after[k] for k in before} == before
+    keys = output_keys(out)
+    assert set(keys) == expected_keys(src) and max(keys.values()) == 1
+    assert summary.pages_skipped == len(before)

@@ -1,0 +1,160 @@
+"""End-to-end OCR of synthetic documents: text, words and boxes, orientation, outputs,
+PDF text-layer modes, limits and options errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from actors.ocr import (
+    InvalidOptionsError,
+    OcrOptions,
+    PageTimeoutError,
+    PreprocessOptions,
+    PriorTextError,
+    Strategy,
+    TextLayerMode,
+    process_document,
+)
+from actors.ocr.loading import PageImage
+from actors.ocr.pipeline import choose, recognize_variants
+from actors.ocr.recognize import detect_orientation
+from tests.ocr.helpers import SENTENCES, encode, multipage, text_page, text_pdf, words_of
+
+EXPECTED = words_of(" ".join(SENTENCES))
+
+
+def recall(text: str) -> float:
+    return len(EXPECTED & words_of(text)) / len(EXPECTED)
+
+
+@pytest.fixture(scope="module")
+def page_png() -> bytes:
+    return encode(text_page(), "PNG", dpi=(150, 150))
+
+
+@pytest.fixture(scope="module")
+def result_with_outputs(page_png: bytes):  # type: ignore[no-untyped-def]
+    return process_document(page_png, OcrOptions(hocr=True, pdf=True))
+
+
+def test_plain_page_text_words_and_confidence(result_with_outputs) -> None:  # type: ignore[no-untyped-def]
+    result = result_with_outputs
+    assert result.doc_type == "png" and len(result.pages) == 1
+    page = result.pages[0]
+    assert recall(result.text) > 0.9
+    assert page.mean_confidence > 80 and page.variant == "original"
+    assert page.words and all(0 <= w.confidence <= 100 for w in page.words)
+    data = result.to_dict()
+    assert data["pages"][0]["words"][0]["text"] and "timings" in data
+    assert result.to_json()
+
+
+def test_word_boxes_are_in_page_coordinates(result_with_outputs) -> None:  # type: ignore[no-untyped-def]
+    page = result_with_outputs.pages[0]
+    # The first line is drawn from x=100, y=120 (30 px font) on the 1275x1650 page.
+    first = next(w for w in page.words if w.text == "The")
+    assert 90 <= first.left <= 110 and 110 <= first.top <= 135
+    assert all(w.left >= 0 and w.left + w.width <= page.width for w in page.words)
+
+
+def test_hocr_and_searchable_pdf(result_with_outputs) -> None:  # type: ignore[no-untyped-def]
+    result = result_with_outputs
+    assert "ocrx_word" in (result.pages[0].hocr or "")
+    assert result.pdf is not None
+    reader = PdfReader(io.BytesIO(result.pdf))
+    assert len(reader.pages) == 1
+    assert recall(reader.pages[0].extract_text()) > 0.8
+
+
+@pytest.mark.parametrize("clockwise", [90, 180, 270])
+def test_rotated_page_is_turned_upright(clockwise: int) -> None:
+    upright = text_page(size=(1275, 1650), font_size=34, repeat=3)
+    turned = upright.rotate(-clockwise, expand=True)  # PIL rotates counter-clockwise
+    page = PageImage(0, np.asarray(turned), 150.0)
+    osd = detect_orientation(page.image)  # type: ignore[arg-type]
+    assert osd is not None and osd.rotate == (360 - clockwise) % 360
+    options = OcrOptions(strategy=Strategy.AUTO)
+    variants = recognize_variants(page, options)
+    best = choose(variants)
+    assert best.recognition is not None and recall(best.recognition.text) > 0.9
+    if clockwise == 180:  # Tesseract reads 90/270-degree pages by itself; 180 it cannot.
+        assert best.rotation == 180 and variants[0].recognition is not None
+        assert recall(variants[0].recognition.text) < 0.5
+
+
+def test_single_strategy_uses_osd_only_above_threshold() -> None:
+    turned = text_page(font_size=34).rotate(180, expand=True)
+    data = encode(turned, "PNG", dpi=(150, 150))
+    trusting = OcrOptions(strategy=Strategy.SINGLE,
+                          preprocess=PreprocessOptions(osd_min_confidence=0.0))
+    distrusting = OcrOptions(strategy=Strategy.SINGLE,
+                             preprocess=PreprocessOptions(osd_min_confidence=1e9))
+    good = process_document(data, trusting).pages[0]
+    bad = process_document(data, distrusting).pages[0]
+    assert good.rotation == 180 and recall(good.text) > 0.9
+    assert bad.rotation == 0 and recall(bad.text) < 0.5
+
+
+def test_multipage_tiff_and_pdf_output_merge() -> None:
+    pages = [text_page(SENTENCES[:3]), text_page(SENTENCES[3:])]
+    data = multipage(pages, "TIFF", dpi=(150, 150))
+    result = process_document(data, OcrOptions(pdf=True, strategy=Strategy.SINGLE,
+                                               preprocess=PreprocessOptions.none()))
+    assert [p.page for p in result.pages] == [1, 2]
+    assert "quick brown fox" in result.pages[0].text and "zebras" in result.pages[1].text
+    assert result.pdf is not None and len(PdfReader(io.BytesIO(result.pdf)).pages) == 2
+
+
+class TestTextLayerModes:
+    visible = text_pdf(["Invoice total is 42.00 dollars", None])
+    invisible = text_pdf(["stale hidden words"], invisible=True)
+    fast = {"strategy": Strategy.SINGLE, "preprocess": PreprocessOptions.none(), "dpi": 100}
+
+    def test_default_refuses_prior_text(self) -> None:
+        with pytest.raises(PriorTextError, match="page\\(s\\) 1"):
+            process_document(self.visible, OcrOptions(**self.fast))  # type: ignore[arg-type]
+
+    def test_skip_keeps_existing_text_and_ocrs_the_rest(self) -> None:
+        options = OcrOptions(text_layer=TextLayerMode.SKIP, pdf=True, **self.fast)  # type: ignore[arg-type]
+        result = process_document(self.visible, options)
+        assert [p.source for p in result.pages] == ["text_layer", "ocr"]
+        assert result.pages[0].text == "Invoice total is 42.00 dollars"
+        assert result.pdf is not None and len(PdfReader(io.BytesIO(result.pdf)).pages) == 2
+
+    def test_redo_replaces_invisible_text_keeps_visible(self) -> None:
+        options = OcrOptions(text_layer=TextLayerMode.REDO, **self.fast)  # type: ignore[arg-type]
+        redone = process_document(self.invisible, options)
+        assert redone.pages[0].source == "ocr" and "stale" not in redone.pages[0].text
+        kept = process_document(self.visible, options)
+        assert kept.pages[0].source == "text_layer"
+
+    def test_force_ocrs_everything(self) -> None:
+        options = OcrOptions(text_layer=TextLayerMode.FORCE, **self.fast)  # type: ignore[arg-type]
+        result = process_document(self.visible, options)
+        assert [p.source for p in result.pages] == ["ocr", "ocr"]
+        assert "total" in result.pages[0].text.lower()
+
+
+def test_page_timeout_is_a_typed_error(page_png: bytes) -> None:
+    with pytest.raises(PageTimeoutError):
+        process_document(page_png, OcrOptions(page_timeout_s=0.01))
+
+
+def test_unknown_language_and_processor_are_refused(page_png: bytes) -> None:
+    with pytest.raises(InvalidOptionsError, match="not installed"):
+        process_document(page_png, OcrOptions(lang="klingon"))
+    with pytest.raises(InvalidOptionsError, match="unknown processors"):
+        process_document(page_png, OcrOptions(processors=("horoscope",),
+                                              strategy=Strategy.SINGLE,
+                                              preprocess=PreprocessOptions.none()))
+
+
+def test_blank_page_gives_empty_text() -> None:
+    data = encode(Image.new("L", (600, 800), 255), "PNG")
+    result = process_document(data)
+    assert result.text.strip() == "" and result.pages[0].words == []

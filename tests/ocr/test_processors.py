@@ -1,0 +1,127 @@
+"""Document processors: receipt field normalisation and extraction, text analysis, the
+plug-in registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actors.ocr.errors import InvalidOptionsError
+from actors.ocr.processors import (
+    ProcessorInput,
+    ReceiptProcessor,
+    TextAnalysisProcessor,
+    register_processor,
+    registered_processors,
+    run_processors,
+)
+from actors.ocr.processors.parsing import find_amounts, parse_amount, parse_date
+from actors.ocr.processors.text_analysis import guess_language
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("25/12/2018", "2018-12-25"),
+        ("05 MAR 2018", "2018-03-05"),
+        ("10-03-2018", "2018-03-10"),
+        ("20-02-18", "2018-02-20"),
+        ("DATE:02/02/17 19:46", "2017-02-02"),
+        ("2018-12-25T10:00", "2018-12-25"),
+        ("12/25/2018", "2018-12-25"),  # month first only when the day cannot be
+        ("March 5, 2018", "2018-03-05"),
+        ("5th September 2019", "2019-09-05"),
+        ("31.01.2020", "2020-01-31"),
+        ("Tel: 03-7803 0974", None),
+        ("32/13/2018", None),
+    ],
+)
+def test_dates_are_normalised_to_iso(text: str, iso: str | None) -> None:
+    assert parse_date(text) == iso
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("$8.20", "8.20"), ("RM 5.90", "5.90"), ("1,234.50", "1234.50"), ("12,50", "12.50"),
+     ("-2.78", "-2.78"), ("9.00", "9.00"), ("no money", None)],
+)
+def test_amounts_are_decimal_strings(text: str, amount: str | None) -> None:
+    assert parse_amount(text) == amount
+
+
+def test_find_amounts_ignores_integers_and_phone_numbers() -> None:
+    assert [a.value for a in find_amounts("QTY 3 item 4.50 tel 03-55423228")] == ["4.50"]
+
+
+RECEIPT = """GARDENIA BAKERIES (KL) SDN BHD (139386 X)
+LOT 3, JALAN PELABUR 23/1,
+TAX INVOICE
+CASH INV NO.: 7805F712
+DATE: 05/08/2017 11:00
+O.C. WHITE 2.13 4 8.52
+TOTAL 0% SUPPLIES: 11.68
+TOTAL 6% SUPPLIES (EXCL. GST): 7.20
+GST: 0.43
+TOTAL PAYABLE:
+19.31
+CASH RM 50.00
+CHANGE 30.69
+"""
+
+
+def test_receipt_fields() -> None:
+    doc = ProcessorInput(RECEIPT)
+    processor = ReceiptProcessor()
+    assert processor.detect(doc)
+    fields = processor.extract(doc)
+    assert fields == {
+        "vendor": "GARDENIA BAKERIES (KL) SDN BHD",
+        "date": "2017-08-05",
+        "total": "19.31",
+        "invoice_number": "7805F712",
+        "currency": "MYR",
+    }
+
+
+def test_receipt_processor_does_not_claim_prose() -> None:
+    assert not ReceiptProcessor().detect(ProcessorInput("It was a bright cold day in April."))
+
+
+def test_text_analysis() -> None:
+    text = ("The quarterly report of the company was published on 2021-03-04. Revenue of the "
+            "company grew to $1,200.00 and the quarterly report lists the new products. "
+            "Contact investor@example.com or visit https://example.com/report for details.")
+    fields = TextAnalysisProcessor().extract(ProcessorInput(text))
+    assert fields["language"] == "en"
+    assert fields["word_count"] > 30
+    assert fields["dates"] == ["2021-03-04"] and fields["amounts"] == ["1200.00"]
+    assert "quarterly report" in fields["key_phrases"]
+    assert fields["emails"] == ["investor@example.com"]
+    assert fields["urls"] == ["https://example.com/report"]
+
+
+def test_language_guess() -> None:
+    german = "Der Hund und die Katze sind nicht in dem Haus, aber sie werden bald mit uns sein"
+    assert guess_language(german.split())[0] == "de"
+    assert guess_language(["12", "34"])[0] is None
+
+
+class Stamp:
+    name = "stamp"
+
+    def detect(self, doc: ProcessorInput) -> bool:
+        return "APPROVED" in doc.text
+
+    def extract(self, doc: ProcessorInput) -> dict[str, Any]:
+        return {"approved": True}
+
+
+def test_registry_runs_applicable_processors_and_plugins() -> None:
+    register_processor(Stamp())
+    assert {"receipt", "text", "stamp"} <= set(registered_processors())
+    out = run_processors(ProcessorInput("APPROVED by the board"))
+    assert out["stamp"] == {"approved": True} and "receipt" not in out
+    assert set(run_processors(ProcessorInput(RECEIPT), ("receipt",))) == {"receipt"}
+    with pytest.raises(InvalidOptionsError):
+        run_processors(ProcessorInput("x"), ("nope",))

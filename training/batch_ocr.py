@@ -1,0 +1,414 @@
+"""Batch OCR with Ray Data: a directory tree, a zip/tar archive or a list file in, one
+Parquet row per page out. Resumable and exactly-once.
+
+    python -m training.batch_ocr SRC OUT [--strategy single|auto] [--lang eng] ...
+
+Layout of OUT:
+- ``parts/<hh>/<sha256>-p<page>.parquet``: one row per page, written atomically (temp file +
+  rename) the moment the page is finished; its existence marks (content hash, page) as done.
+  Page 0 is the row of a file that failed as a whole (corrupt, unsupported, encrypted...).
+- ``pages.parquet``: all parts in one file, rewritten atomically at the end of each run.
+- ``staging/``: members extracted from an archive source.
+
+Kill the job at any moment and run it again: finished pages are skipped (never recomputed),
+interrupted ones are done again, and every (content hash, page) appears exactly once. Two
+runs on the same OUT at the same time are refused (a lock file).
+
+Ray Data layout: ``read_binary_files(paths, include_paths=True)`` feeds ``map_batches`` with a
+callable class (one OCR worker per actor, set up once), ``concurrency`` actors with a
+fractional ``num_cpus`` so the read tasks can still be scheduled (with 1 CPU per actor on a
+2-CPU machine the read task never runs and the job hangs without an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from actors.ocr.batch import PartStore, content_hash, process_file
+from actors.ocr.errors import OcrError
+from actors.ocr.loading import count_pages
+from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
+
+ProgressHook = Callable[[int, int], None]
+"""``on_progress(pages_finished, pages_total)``; called after each page (skipped ones
+included). Raising from it stops the run (the pages finished so far stay done)."""
+
+
+class BatchSourceError(ValueError):
+    """The source is neither a directory, a zip/tar archive nor a list file."""
+
+
+class BatchLockedError(RuntimeError):
+    """Another run holds the output directory."""
+
+
+@dataclass
+class BatchSummary:
+    files: int = 0  # distinct files (by content) in the source
+    duplicates: int = 0  # files whose content equals an earlier file (not OCRed twice)
+    pages_total: int = 0  # pages expected (a file that cannot be opened counts as 1)
+    pages_done: int = 0  # pages OCRed in this run
+    pages_skipped: int = 0  # pages already done by an earlier run
+    pages_failed: int = 0  # rows written with an error in this run
+    rows_in_output: int = 0
+    seconds: float = 0.0
+    pages_per_s: float = 0.0
+    output: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # where Ray reads it
+    display: str  # path as reported in the output (relative to the source)
+    digest: str
+    pages: int
+
+
+# -- sources ---------------------------------------------------------------------------------
+
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+
+
+def list_source(src: Path, staging: Path) -> list[tuple[str, str]]:
+    """``(path to read, path to report)`` for every file of a directory tree (hidden files
+    skipped), archive (extracted under ``staging``) or list file (one path per line, relative
+    to the list file, ``#`` comments). Sorted, deterministic."""
+    if src.is_dir():
+        return [
+            (str(p), str(p.relative_to(src)))
+            for p in sorted(src.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(src).parts)
+        ]
+    if not src.is_file():
+        raise BatchSourceError(f"source not found: {src}")
+    name = src.name.lower()
+    if zipfile.is_zipfile(src) or name.endswith(_ARCHIVE_SUFFIXES) or _is_tar(src):
+        return _extract(src, staging)
+    return _read_list(src)
+
+
+def _is_tar(src: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(src)
+    except OSError:
+        return False
+
+
+def _extract(archive: Path, staging: Path) -> list[tuple[str, str]]:
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    target = staging / digest
+    done_marker = target / ".extracted"
+    if not done_marker.exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        try:
+            if zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as zf:
+                    for info in zf.infolist():
+                        if not info.is_dir():
+                            _safe_write(target, info.filename, zf.read(info))
+            else:
+                with tarfile.open(archive) as tf:
+                    for member in tf.getmembers():
+                        if member.isfile():
+                            handle = tf.extractfile(member)
+                            if handle is not None:
+                                _safe_write(target, member.name, handle.read())
+        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
+            raise BatchSourceError(f"cannot read archive {archive}: {exc}") from exc
+        done_marker.touch()
+    return [
+        (str(p), str(p.relative_to(target)))
+        for p in sorted(target.rglob("*"))
+        if p.is_file() and p != done_marker
+    ]
+
+
+def _safe_write(root: Path, name: str, data: bytes) -> None:
+    """Write an archive member under ``root``; absolute paths and ``..`` are neutralised."""
+    parts = [p for p in Path(name).parts if p not in ("", ".", "..", "/") and not p.endswith(":")]
+    if not parts:
+        return
+    dest = root.joinpath(*parts)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+
+
+def _read_list(list_file: Path) -> list[tuple[str, str]]:
+    try:
+        lines = list_file.read_text(encoding="utf-8").splitlines()
+    except (UnicodeDecodeError, OSError) as exc:
+        raise BatchSourceError(
+            f"{list_file} is neither an archive nor a list file of paths: {exc}"
+        ) from exc
+    out = []
+    for line in lines:
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        path = Path(entry)
+        if not path.is_absolute():
+            path = list_file.parent / path
+        out.append((str(path), entry))
+    return out
+
+
+def scan(entries: list[tuple[str, str]]) -> tuple[list[SourceFile], int]:
+    """Hash and count pages of every file (no decoding). Files with identical content are
+    kept once. Unreadable/corrupt files count as one page (their error row)."""
+    seen: set[str] = set()
+    files: list[SourceFile] = []
+    duplicates = 0
+    for path, display in entries:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            data = b""
+        digest = content_hash(data) if data else content_hash(path.encode())
+        if digest in seen:
+            duplicates += 1
+            continue
+        seen.add(digest)
+        try:
+            pages = count_pages(data)
+        except OcrError:
+            pages = 1
+        files.append(SourceFile(path, display, digest, max(pages, 1)))
+    return files, duplicates
+
+
+# -- the Ray part ----------------------------------------------------------------------------
+
+
+class OcrWorker:
+    """Callable class for ``map_batches``: set up once per actor, one file per call."""
+
+    def __init__(self, out: str, options: dict[str, Any], display: dict[str, str]) -> None:
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        self.store = PartStore(Path(out))
+        self.options = OcrOptions.from_dict(options)
+        self.display = display
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
+        rows: dict[str, list[Any]] = {
+            "source_path": [], "content_hash": [], "page": [], "status": [], "seconds": []
+        }
+        for path, data in zip(batch["path"], batch["bytes"], strict=True):
+            display = self.display.get(str(path), str(path))
+            for status in process_file(display, bytes(data), self.options, self.store):
+                for key in rows:
+                    rows[key].append(status[key])
+        return rows
+
+
+def _options_dict(options: OcrOptions) -> dict[str, Any]:
+    data = options.to_dict()
+    data["text_layer"] = str(options.text_layer)
+    data["strategy"] = str(options.strategy)
+    return data
+
+
+@contextmanager
+def _lock(out: Path) -> Iterator[None]:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchLockedError(f"another batch OCR run is using {out}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _ensure_ray(num_cpus: int | None) -> None:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+
+
+def _statuses(
+    pending: list[SourceFile], out: Path, options: OcrOptions, concurrency: int,
+    num_cpus_per_actor: float, ray_num_cpus: int | None,
+) -> Generator[str, None, None]:
+    """Run the Ray Data pipeline over ``pending``; yield one status per page as it finishes."""
+    if not pending:
+        return
+    _ensure_ray(ray_num_cpus)
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.execution_options.preserve_order = False
+    display = {f.path: f.display for f in pending}
+    ds = ray.data.read_binary_files(
+        [f.path for f in pending], include_paths=True, override_num_blocks=len(pending),
+    ).map_batches(
+        OcrWorker,
+        fn_constructor_kwargs={"out": str(out), "options": _options_dict(options),
+                               "display": display},
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=concurrency),
+        num_cpus=num_cpus_per_actor,
+        batch_format="numpy",
+    )
+    batches = ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0)
+    try:
+        for batch in batches:
+            yield from (str(state) for state in batch["status"])
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
+def run_batch(
+    src: str | Path,
+    out: str | Path,
+    *,
+    options: OcrOptions | None = None,
+    concurrency: int = 2,
+    num_cpus_per_actor: float = 0.5,
+    on_progress: ProgressHook | None = None,
+    progress_bar: bool = True,
+    ray_num_cpus: int | None = None,
+) -> BatchSummary:
+    """OCR every page under ``src`` into ``out`` (see the module docstring for the layout).
+
+    Starts a local Ray instance unless one is initialised (inside a Ray job it connects to the
+    cluster). Returns counts; raises :class:`BatchSourceError` / :class:`BatchLockedError`.
+    """
+    started = time.perf_counter()
+    options = options or OcrOptions()
+    src_path, out_path = Path(src), Path(out)
+    store = PartStore(out_path)
+    summary = BatchSummary(output=str(out_path / "pages.parquet"))
+    with _lock(out_path):
+        store.clean_temp()
+        files, summary.duplicates = scan(list_source(src_path, out_path / "staging"))
+        summary.files = len(files)
+        summary.pages_total = sum(f.pages for f in files)
+        done = store.done_keys()
+        finished_hashes = {h for (h, p) in done if p == 0}
+        pending = [
+            f for f in files
+            if f.digest not in finished_hashes
+            and not all((f.digest, p) in done for p in range(1, f.pages + 1))
+        ]
+        already = summary.pages_total - sum(f.pages for f in pending)
+        summary.pages_skipped = already
+        bar = tqdm(total=summary.pages_total, initial=already, unit="page",
+                   disable=not progress_bar, dynamic_ncols=True, smoothing=0.1)
+        finished = already
+        if on_progress is not None:
+            on_progress(finished, summary.pages_total)
+        statuses = _statuses(pending, out_path, options, concurrency, num_cpus_per_actor,
+                             ray_num_cpus)
+        try:
+            for state in statuses:
+                if state == "skipped":
+                    summary.pages_skipped += 1
+                elif state == "error":
+                    summary.pages_failed += 1
+                else:
+                    summary.pages_done += 1
+                finished += 1  # a page-0 row (file failed as a whole) counts as one page
+                bar.update(1)
+                if on_progress is not None:
+                    on_progress(finished, summary.pages_total)
+        finally:
+            statuses.close()  # stops the Ray Data execution (and its actors) when interrupted
+            bar.close()
+        table = store.read_all()
+        tmp = out_path / ".pages.parquet.tmp"
+        pq.write_table(table, tmp)
+        os.replace(tmp, out_path / "pages.parquet")
+        summary.rows_in_output = table.num_rows
+        summary.errors = sorted(
+            {f"{p}: {e}" for p, e in zip(table.column("source_path").to_pylist(),
+                                          table.column("error").to_pylist(), strict=True) if e}
+        )
+    summary.seconds = round(time.perf_counter() - started, 3)
+    work = summary.pages_done + summary.pages_failed
+    summary.pages_per_s = round(work / summary.seconds, 3) if summary.seconds else 0.0
+    return summary
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training.batch_ocr", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("src", help="directory, zip/tar archive, or list file of paths")
+    parser.add_argument("out", help="output directory (parts/ and pages.parquet)")
+    parser.add_argument("--strategy", choices=[s.value for s in Strategy], default="auto")
+    parser.add_argument("--lang", default="eng")
+    parser.add_argument("--psm", type=int, default=3)
+    parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--text-layer", choices=[m.value for m in TextLayerMode], default="skip")
+    parser.add_argument("--no-preprocess", action="store_true",
+                        help="no preprocessing and no OSD (plain Tesseract on the page)")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--num-cpus-per-actor", type=float, default=0.5)
+    parser.add_argument("--max-pages", type=int, default=2000)
+    parser.add_argument("--page-timeout", type=float, default=300.0)
+    parser.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace) -> OcrOptions:
+    pre = PreprocessOptions()
+    if args.no_preprocess:
+        pre = PreprocessOptions(grayscale=False, rescale=False, deskew=False,
+                                orientation=False, denoise=False, binarize=False,
+                                border_removal=False)
+    return OcrOptions(lang=args.lang, psm=args.psm, dpi=args.dpi,
+                      text_layer=TextLayerMode(args.text_layer),
+                      strategy=Strategy(args.strategy), preprocess=pre,
+                      max_pages=args.max_pages, page_timeout_s=args.page_timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        summary = run_batch(
+            args.src, args.out, options=options_from_args(args),
+            concurrency=args.concurrency, num_cpus_per_actor=args.num_cpus_per_actor,
+            progress_bar=not args.no_progress,
+        )
+    except (BatchSourceError, BatchLockedError, OcrError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import json
+
+    print(json.dumps(summary.to_dict(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
