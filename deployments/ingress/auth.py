@@ -16,7 +16,7 @@ from config.settings import Settings
 from deployments.ingress.errors import ApiError
 from deployments.ingress.roles import Role
 from deployments.ingress.security import AccessTokens, InvalidTokenError, Passwords
-from storage.cache.base import Cache
+from storage.cache.base import Cache, RateDecision
 from storage.database.base import Database
 from storage.errors import ConflictError
 from storage.records.api_keys import ApiKeys
@@ -120,12 +120,31 @@ class AuthService:
         )
 
     async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
+        """The caller (401 `ApiError` when the credentials are missing or bad)."""
+        principal, _ = await self._authenticate(authorization, api_key, None)
+        return principal
+
+    async def authenticate_and_count(
+        self, authorization: str | None, api_key: str | None, rate_limit_per_minute: int
+    ) -> tuple[Principal, RateDecision]:
+        """The caller, and this request counted against their per-minute limit. For bearer
+        tokens the revocation lookups and the count share one cache round trip."""
+        principal, decision = await self._authenticate(
+            authorization, api_key, rate_limit_per_minute
+        )
+        if decision is None:
+            decision = await self._cache.hit(f"user:{principal.id}", rate_limit_per_minute, 60.0)
+        return principal, decision
+
+    async def _authenticate(
+        self, authorization: str | None, api_key: str | None, rate_limit: int | None
+    ) -> tuple[Principal, RateDecision | None]:
         if api_key:
             key = await self.api_keys.verify(api_key)
             if key is None:
                 raise _unauthorized("invalid or revoked API key")
             await self.api_keys.touch(key.id)
-            return Principal(f"apikey:{key.id}", key.name, Role(key.role), "apikey")
+            return Principal(f"apikey:{key.id}", key.name, Role(key.role), "apikey"), None
         if not authorization:
             raise _unauthorized("not authenticated")
         scheme, _, token = authorization.partition(" ")
@@ -135,12 +154,18 @@ class AuthService:
             claims = self.tokens.decode(token.strip())
         except InvalidTokenError as exc:
             raise _unauthorized(f"invalid token: {exc}") from exc
-        denied_jti, denied_since = await self._cache.get_many(
-            [f"revoked:jti:{claims.jti}", f"revoked:user:{claims.user_id}"]
-        )
+        revocations = [f"revoked:jti:{claims.jti}", f"revoked:user:{claims.user_id}"]
+        decision = None
+        if rate_limit is None:
+            denied_jti, denied_since = await self._cache.get_many(revocations)
+        else:
+            (denied_jti, denied_since), decision = await self._cache.get_many_and_hit(
+                revocations, f"user:{claims.user_id}", rate_limit, 60.0
+            )
         if denied_jti is not None:
             raise _unauthorized("token revoked")
         if denied_since is not None and claims.issued_at <= float(denied_since):
             raise _unauthorized("token revoked")
-        return Principal(claims.user_id, claims.username, claims.role, "user", claims.jti,
-                         claims.expires_at)
+        principal = Principal(claims.user_id, claims.username, claims.role, "user", claims.jti,
+                              claims.expires_at)
+        return principal, decision

@@ -33,14 +33,13 @@ def require(allowed: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> Principal:
-        principal = await ctx.auth.authenticate(authorization, x_api_key)
+        principal, decision = await ctx.auth.authenticate_and_count(
+            authorization, x_api_key, ctx.settings.rate_limit_per_minute
+        )
         request.scope[ACTOR_KEY] = f"{principal.kind}:{principal.name}"
         if principal.role not in allowed:
             needed = ", ".join(sorted(r.value for r in allowed))
             raise ApiError(403, f"role {principal.role.value!r} may not do this (needs {needed})")
-        decision = await ctx.stores.cache.hit(
-            f"user:{principal.id}", ctx.settings.rate_limit_per_minute, 60.0
-        )
         if not decision.allowed:
             raise ApiError(
                 429, f"rate limit of {decision.limit} requests per minute exceeded",

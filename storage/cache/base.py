@@ -27,6 +27,12 @@ class RateDecision:
     """Whole seconds until the window resets (0 when allowed)."""
 
 
+def decide(count: int, limit: int, window_left_s: float) -> RateDecision:
+    allowed = count <= limit
+    retry = 0 if allowed else max(1, math.ceil(window_left_s))
+    return RateDecision(allowed, count, limit, retry)
+
+
 class Cache(Store):
     @abstractmethod
     async def get(self, key: str) -> bytes | None:
@@ -63,9 +69,15 @@ class Cache(Store):
     async def hit(self, key: str, limit: int, window_s: float) -> RateDecision:
         """Count one request against `limit` per `window_s` (fixed window)."""
         count, remaining = await self.incr_window(f"rate:{key}", window_s)
-        allowed = count <= limit
-        retry = 0 if allowed else max(1, math.ceil(remaining))
-        return RateDecision(allowed, count, limit, retry)
+        return decide(count, limit, remaining)
+
+    async def get_many_and_hit(
+        self, keys: Sequence[str], rate_key: str, limit: int, window_s: float
+    ) -> tuple[list[bytes | None], RateDecision]:
+        """`get_many(keys)` and `hit(rate_key, ...)` together — one round trip on
+        backends that can (Redis pipeline, one call to an owning actor). The per-request
+        auth path uses it: revocation lookups plus the caller's rate limit."""
+        return await self.get_many(keys), await self.hit(rate_key, limit, window_s)
 
     async def acquire_lock(self, name: str, ttl_s: float) -> str | None:
         """Take the lock `name` for at most `ttl_s`; returns a token, or None if held."""

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from storage.cache.base import Cache
+from storage.cache.base import Cache, RateDecision, decide
 from storage.errors import StoreUnavailableError
 
 _DELETE_IF_EQUAL = """
@@ -88,11 +88,25 @@ class RedisCache(Cache):
             return bool(await self._call(self._redis.delete(self._k(key))))
         return bool(await self._call(self._delete_if_equal(keys=[self._k(key)], args=[if_value])))
 
+    async def get_many_and_hit(
+        self, keys: Sequence[str], rate_key: str, limit: int, window_s: float
+    ) -> tuple[list[bytes | None], RateDecision]:
+        k = self._k(f"rate:{rate_key}")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.mget([self._k(key) for key in keys])
+            self._queue_window(pipe, k, window_s)
+            values, count, _, pttl = await self._call(pipe.execute())
+        return list(values), decide(int(count), limit, max(pttl, 0) / 1000)
+
+    @staticmethod
+    def _queue_window(pipe: Any, key: str, window_s: float) -> None:
+        pipe.incr(key)
+        pipe.pexpire(key, max(1, int(window_s * 1000)), nx=True)
+        pipe.pttl(key)
+
     async def incr_window(self, key: str, window_s: float) -> tuple[int, float]:
         k = self._k(key)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(k)
-            pipe.pexpire(k, max(1, int(window_s * 1000)), nx=True)
-            pipe.pttl(k)
+            self._queue_window(pipe, k, window_s)
             count, _, pttl = await self._call(pipe.execute())
         return int(count), max(pttl, 0) / 1000

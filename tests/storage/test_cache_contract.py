@@ -67,3 +67,12 @@ async def test_sessions(cache: Any) -> None:
     assert await sessions.load(sid) == {"user": "ann"}
     assert await sessions.destroy(sid)
     assert await sessions.load(sid) is None
+
+
+async def test_get_many_and_hit_in_one_call(cache: Any) -> None:
+    await cache.set("revoked:x", b"1")
+    for expected in (True, True, False):
+        values, decision = await cache.get_many_and_hit(["revoked:x", "nope"], "u", 2, 5.0)
+        assert values == [b"1", None]
+        assert decision.allowed is expected
+    assert (await cache.hit("u", 2, 5.0)).count == 4  # same counter as hit()
