@@ -85,29 +85,39 @@ def serve_url(ray_session: Any) -> Iterator[str]:
     serve.shutdown()
 
 
+def open_api(
+    data_dir: Path,
+    warehouse: Any,
+    stores: Stores | None = None,
+    services: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> Api:
+    """The app on embedded stores in `data_dir`, started (lifespan run); `services`
+    adds in-process service objects (wrapped in `LocalClient`) next to the echo service.
+    Close it with `api.client.__exit__(None, None, None)`."""
+    settings = Settings(environment="test", data_dir=data_dir, **overrides)
+    clients = {"echo": LocalClient(Echo())}
+    clients.update({name: LocalClient(obj) for name, obj in (services or {}).items()})
+    app = create_api(settings, stores or make_stores(data_dir, warehouse), clients)
+    client = TestClient(app, raise_server_exceptions=False)
+    client.__enter__()
+    return Api(client)
+
+
 @pytest.fixture
-def make_api(
-    tmp_path: Path, chdb_warehouse: Any
-) -> Iterator[Callable[..., Api]]:
-    opened: list[TestClient] = []
+def make_api(tmp_path: Path, chdb_warehouse: Any) -> Iterator[Callable[..., Api]]:
+    opened: list[Api] = []
 
     def factory(
         stores: Stores | None = None, services: dict[str, Any] | None = None, **overrides: Any
     ) -> Api:
-        """The app on embedded stores; `services` adds in-process service objects
-        (wrapped in `LocalClient`) next to the echo service."""
-        settings = Settings(environment="test", data_dir=tmp_path, **overrides)
-        clients = {"echo": LocalClient(Echo())}
-        clients.update({name: LocalClient(obj) for name, obj in (services or {}).items()})
-        app = create_api(settings, stores or make_stores(tmp_path, chdb_warehouse), clients)
-        client = TestClient(app, raise_server_exceptions=False)
-        client.__enter__()
-        opened.append(client)
-        return Api(client)
+        api = open_api(tmp_path, chdb_warehouse, stores, services, **overrides)
+        opened.append(api)
+        return api
 
     yield factory
-    for client in opened:
-        client.__exit__(None, None, None)
+    for api in opened:
+        api.client.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -3,12 +3,24 @@ from it fails the first test, so no route can ship without a declared policy."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from deployments.ingress.roles import ADMINS, ANALYSTS, ANYONE, Role
-from tests.deployments.conftest import Api
+from deployments.ingress.roles import ADMINS, ANALYSTS, ANYONE, STAFF, Role
+from tests.deployments.conftest import Api, open_api
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, chdb_warehouse: Any) -> Iterator[Api]:
+    """One app and one login per role for the whole table (hashing passwords for every
+    row would dominate the run); rows must not change what later rows see."""
+    api = open_api(tmp_path_factory.mktemp("roles"), chdb_warehouse)
+    for role in Role:
+        api.make_user(role.value, role)
+    yield api
+    api.client.__exit__(None, None, None)
 
 PUBLIC = {
     ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
@@ -20,6 +32,7 @@ _A = "/api/v1/analytics"
 _CUSTOMER = {"customer_id": "c1", "recency": 3, "history": 100.0, "mens": 1, "womens": 0,
              "zip_code": "Urban", "newbie": 0, "channel": "Web"}
 _REPORT = f"{_A}/reports/0123456789abcdef0123456789abcdef"
+_C = "/api/v1/crypto"
 
 PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("GET", "/api/v1/auth/me", ANYONE, "/api/v1/auth/me", None),
@@ -54,6 +67,12 @@ PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("POST", f"{_A}/schedules", ANALYSTS, f"{_A}/schedules", {"name": "weekly"}),
     ("GET", f"{_A}/schedules", ANYONE, f"{_A}/schedules", None),
     ("DELETE", f"{_A}/schedules/{{schedule_id}}", ANALYSTS, f"{_A}/schedules/nope", None),
+    # crypto: reads ANYONE, data ingest STAFF (analysts, researchers, admins)
+    ("GET", f"{_C}/{{symbol}}/prediction", ANYONE, f"{_C}/BTC-USDT/prediction", None),
+    ("GET", f"{_C}/{{symbol}}/backtest", ANYONE, f"{_C}/BTC-USDT/backtest", None),
+    ("POST", f"{_C}/candles/import", STAFF, f"{_C}/candles/import", None),
+    ("POST", f"{_C}/sentiment", STAFF, f"{_C}/sentiment",
+     {"items": [{"timestamp": "2024-01-01T00:00:00Z", "symbol": "BTC/USDT", "text": "up"}]}),
 ]
 
 
@@ -73,7 +92,10 @@ def test_route_by_role(
     assert anonymous.status_code == 401, anonymous.text
     assert anonymous.headers["www-authenticate"] == "Bearer"
     for role in Role:
-        response = api.client.request(method, path, json=body, headers=api.bearer(role.value))
+        # logging out revokes the token: use a fresh one so the shared ones stay valid
+        headers = (api.bearer(role.value) if template != "/api/v1/auth/logout" else
+                   {"Authorization": f"Bearer {api.login(role.value)['access_token']}"})
+        response = api.client.request(method, path, json=body, headers=headers)
         if role in allowed:
             assert response.status_code not in (401, 403, 500), (role, response.text)
         else:
