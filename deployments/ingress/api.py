@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -16,6 +17,7 @@ from deployments.ingress.logs import configure_json_logging
 from deployments.ingress.middleware import RequestMiddleware
 from deployments.ingress.routes import analytics, analytics_reports, auth, system, users
 from deployments.ingress.services import ServiceClient
+from deployments.ingress.web import web_app
 from storage.stores import Stores
 
 
@@ -25,6 +27,7 @@ def create_api(
     services: Mapping[str, ServiceClient],
     *,
     behind_serve: bool = False,
+    web_dist: Path | None = None,
 ) -> FastAPI:
     """The ingress app. Stores are connected (and the schema migrated) on start-up and
     closed on shutdown through the ASGI lifespan."""
@@ -46,6 +49,9 @@ def create_api(
     install_error_handlers(app)
     for module in (system, auth, users, analytics, analytics_reports):
         app.include_router(module.router)
+    web = web_app(web_dist)  # the built web interface at / (last: API routes come first)
+    if web is not None:
+        app.mount("/", web, name="web")
     app.add_middleware(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics,
         audit=lambda: ctx.audit, add_request_id_header=not behind_serve,

@@ -1,0 +1,129 @@
+import { createApi } from '@reduxjs/toolkit/query/react';
+import { authedBaseQuery } from './baseQuery';
+import type {
+  AllocationRequest,
+  ApiKey,
+  AuditEntry,
+  Backtest,
+  CreatedApiKey,
+  CryptoPrediction,
+  Job,
+  JobStarted,
+  Me,
+  NewUser,
+  Readiness,
+  Report,
+  Role,
+  Segments,
+  TargetingRequest,
+  User,
+} from './types';
+
+const enc = encodeURIComponent;
+
+/** The ingress API. Uploads take a FormData (available in browsers and React Native). */
+export const armillaryApi = createApi({
+  reducerPath: 'api',
+  baseQuery: authedBaseQuery,
+  tagTypes: ['Users', 'ApiKeys', 'Audit', 'Reports'],
+  endpoints: (b) => ({
+    me: b.query<Me, void>({ query: () => '/api/v1/auth/me' }),
+    ready: b.query<Readiness, void>({
+      // 503 with a body still says which stores are down
+      query: () => ({ url: '/ready', validateStatus: (r) => r.status === 200 || r.status === 503 }),
+    }),
+
+    users: b.query<User[], void>({ query: () => '/api/v1/users', providesTags: ['Users'] }),
+    createUser: b.mutation<User, NewUser>({
+      query: (body) => ({ url: '/api/v1/users', method: 'POST', body }),
+      invalidatesTags: ['Users', 'Audit'],
+    }),
+    changeUser: b.mutation<User, { id: string; role?: Role; disabled?: boolean }>({
+      query: ({ id, ...body }) => ({ url: `/api/v1/users/${enc(id)}`, method: 'PATCH', body }),
+      invalidatesTags: ['Users', 'Audit'],
+    }),
+    apiKeys: b.query<ApiKey[], void>({ query: () => '/api/v1/apikeys', providesTags: ['ApiKeys'] }),
+    createApiKey: b.mutation<CreatedApiKey, { name: string; role: Role }>({
+      query: (body) => ({ url: '/api/v1/apikeys', method: 'POST', body }),
+      invalidatesTags: ['ApiKeys', 'Audit'],
+    }),
+    revokeApiKey: b.mutation<void, string>({
+      query: (id) => ({ url: `/api/v1/apikeys/${enc(id)}`, method: 'DELETE' }),
+      invalidatesTags: ['ApiKeys', 'Audit'],
+    }),
+    audit: b.query<AuditEntry[], { limit?: number; actor?: string }>({
+      query: ({ limit = 100, actor }) => ({
+        url: '/api/v1/audit',
+        params: actor ? { limit, actor } : { limit },
+      }),
+      providesTags: ['Audit'],
+    }),
+
+    job: b.query<Job, string>({ query: (id) => `/api/v1/jobs/${enc(id)}` }),
+
+    prediction: b.query<CryptoPrediction, { symbol: string; horizon?: number }>({
+      query: ({ symbol, horizon }) => ({
+        url: `/api/v1/crypto/${enc(symbol)}/prediction`,
+        params: horizon ? { horizon } : undefined,
+      }),
+    }),
+    backtest: b.query<Backtest, { symbol: string; horizon?: number }>({
+      query: ({ symbol, horizon }) => ({
+        url: `/api/v1/crypto/${enc(symbol)}/backtest`,
+        params: horizon ? { horizon } : undefined,
+      }),
+    }),
+
+    importTransactions: b.mutation<JobStarted, FormData>({
+      query: (body) => ({ url: '/api/v1/analytics/imports', method: 'POST', body }),
+    }),
+    segments: b.query<Segments, { table?: string }>({
+      query: ({ table = 'transactions' }) => ({ url: '/api/v1/analytics/segments', params: { table } }),
+    }),
+    customerSegment: b.query<Record<string, unknown>, { id: string; table?: string }>({
+      query: ({ id, table = 'transactions' }) => ({
+        url: `/api/v1/analytics/customers/${enc(id)}/segment`,
+        params: { table },
+      }),
+    }),
+    customerClv: b.query<Record<string, unknown>, { id: string }>({
+      query: ({ id }) => `/api/v1/analytics/customers/${enc(id)}/clv`,
+    }),
+    targeting: b.mutation<Record<string, unknown>, TargetingRequest>({
+      query: (body) => ({ url: '/api/v1/analytics/uplift/targeting', method: 'POST', body }),
+    }),
+    allocation: b.mutation<Record<string, unknown>, AllocationRequest>({
+      query: (body) => ({ url: '/api/v1/analytics/allocation', method: 'POST', body }),
+    }),
+    analyticsModels: b.query<Record<string, unknown>, void>({ query: () => '/api/v1/analytics/models' }),
+    reports: b.query<Report[], void>({ query: () => '/api/v1/analytics/reports', providesTags: ['Reports'] }),
+    createReport: b.mutation<JobStarted, { table?: string; title?: string }>({
+      query: (body) => ({ url: '/api/v1/analytics/reports', method: 'POST', body }),
+      invalidatesTags: ['Reports'],
+    }),
+  }),
+});
+
+export const {
+  useMeQuery,
+  useReadyQuery,
+  useUsersQuery,
+  useCreateUserMutation,
+  useChangeUserMutation,
+  useApiKeysQuery,
+  useCreateApiKeyMutation,
+  useRevokeApiKeyMutation,
+  useAuditQuery,
+  useJobQuery,
+  usePredictionQuery,
+  useBacktestQuery,
+  useImportTransactionsMutation,
+  useSegmentsQuery,
+  useLazyCustomerSegmentQuery,
+  useLazyCustomerClvQuery,
+  useTargetingMutation,
+  useAllocationMutation,
+  useAnalyticsModelsQuery,
+  useReportsQuery,
+  useCreateReportMutation,
+} = armillaryApi;

@@ -1,0 +1,149 @@
+/** Shapes of the Armillary ingress API (the parts the apps use). */
+
+export type Role = 'admin' | 'analyst' | 'researcher' | 'viewer';
+export const ROLES: Role[] = ['admin', 'analyst', 'researcher', 'viewer'];
+
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+export interface Me {
+  id: string;
+  name: string;
+  role: Role;
+  kind: string;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  disabled: boolean;
+  created_at?: number | string;
+  [key: string]: unknown;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  role: Role;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  created_at?: number | string;
+  revoked?: boolean;
+  [key: string]: unknown;
+}
+
+export interface CreatedApiKey extends ApiKey {
+  key: string;
+  note?: string;
+}
+
+export interface AuditEntry {
+  [key: string]: unknown;
+}
+
+export interface Readiness {
+  status: string;
+  stores: Record<string, string>;
+  down: string[];
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string | number;
+  registered_at?: string;
+  data_range?: Record<string, unknown>;
+  data_source?: string | null;
+  code_version?: string | null;
+  architecture?: string | null;
+}
+
+export interface CryptoPrediction {
+  symbol: string;
+  interval: string;
+  horizon: number;
+  as_of: string;
+  target_time: string;
+  last_close: number;
+  predicted_return: number | null;
+  predicted_close: number | null;
+  prob_up: number | null;
+  direction: string;
+  model_version: string | null;
+  model?: ModelInfo;
+  skill?: string;
+  synthetic_data?: boolean;
+  note?: string;
+  cached?: boolean;
+}
+
+export interface Backtest {
+  symbol: string;
+  interval: string;
+  horizon: number;
+  model: ModelInfo;
+  skill: string;
+  synthetic_data: boolean;
+  report: Record<string, unknown>;
+}
+
+export interface Job {
+  id: string;
+  kind?: string;
+  status: string;
+  progress?: number | null;
+  result?: unknown;
+  error?: string | null;
+  [key: string]: unknown;
+}
+
+export interface JobStarted {
+  job_id: string;
+  status: string;
+  status_url: string;
+  events_channel: string;
+  [key: string]: unknown;
+}
+
+export interface Segments {
+  [key: string]: unknown;
+}
+
+export interface UpliftCustomer {
+  customer_id: string;
+  recency: number;
+  history: number;
+  mens: 0 | 1;
+  womens: 0 | 1;
+  zip_code: 'Urban' | 'Surburban' | 'Rural';
+  newbie: 0 | 1;
+  channel: 'Phone' | 'Web' | 'Multichannel';
+}
+
+export interface TargetingRequest {
+  customers: UpliftCustomer[];
+  budget: number;
+  cost_per_contact: number;
+  value_per_outcome?: number;
+}
+
+export interface AllocationRequest {
+  total?: number;
+  current?: Record<string, number>;
+  bounds?: Record<string, { min: number; max: number }>;
+}
+
+export interface Report {
+  id: string;
+  title?: string;
+  created_at?: number | string;
+  [key: string]: unknown;
+}

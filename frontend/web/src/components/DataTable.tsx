@@ -1,0 +1,52 @@
+import { Box, Table, TableBody, TableCell, TableContainer, TableHead, TableRow, Typography } from '@mui/material';
+
+/** Any value as plain text for a table cell (objects as compact JSON). */
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/** Rows of objects as a table; columns default to the keys of the first rows. */
+export function DataTable({
+  rows,
+  columns,
+  empty = 'Nothing yet',
+  label,
+}: {
+  rows: Record<string, unknown>[];
+  columns?: string[];
+  empty?: string;
+  label: string;
+}) {
+  if (!rows.length) return <Typography color="text.secondary">{empty}</Typography>;
+  const cols = columns ?? Array.from(new Set(rows.slice(0, 20).flatMap((r) => Object.keys(r))));
+  return (
+    <TableContainer component={Box} sx={{ overflowX: 'auto', maxWidth: '100%' }}>
+      <Table size="small" aria-label={label}>
+        <TableHead>
+          <TableRow>
+            {cols.map((c) => (
+              <TableCell key={c} sx={{ fontWeight: 600, whiteSpace: 'nowrap' }}>
+                {c}
+              </TableCell>
+            ))}
+          </TableRow>
+        </TableHead>
+        <TableBody>
+          {rows.map((r, i) => (
+            <TableRow key={i}>
+              {cols.map((c) => (
+                <TableCell key={c} sx={{ maxWidth: 320, overflow: 'hidden', textOverflow: 'ellipsis' }}>
+                  {cellText(r[c])}
+                </TableCell>
+              ))}
+            </TableRow>
+          ))}
+        </TableBody>
+      </Table>
+    </TableContainer>
+  );
+}

@@ -1,0 +1,374 @@
+import {
+  can,
+  errorMessage,
+  selectRole,
+  useAllocationMutation,
+  useCreateReportMutation,
+  useImportTransactionsMutation,
+  useJobQuery,
+  useLazyCustomerClvQuery,
+  useLazyCustomerSegmentQuery,
+  useReportsQuery,
+  useSegmentsQuery,
+  useTargetingMutation,
+  type RootState,
+  type UpliftCustomer,
+} from '@armillary/shared';
+import { Alert, Box, Button, Grid, LinearProgress, Link, Stack, TextField, Typography } from '@mui/material';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { BarChart } from '../components/BarChart';
+import { DataTable, cellText } from '../components/DataTable';
+import { ErrorAlert } from '../components/ErrorAlert';
+import { Section } from '../components/Section';
+import { useClient } from '../clientContext';
+import { useStore } from 'react-redux';
+import { useAppSelector } from '../store';
+
+type Row = Record<string, unknown>;
+
+/** Poll a job until it has finished; shows its progress. */
+export function JobProgress({ id, onDone }: { id: string; onDone?: (ok: boolean) => void }) {
+  const [finished, setFinished] = useState(false);
+  const job = useJobQuery(id, { pollingInterval: finished ? 0 : 1000 });
+  const status = job.data?.status;
+  const done = status === 'succeeded' || status === 'failed';
+  const notified = useRef(false);
+  useEffect(() => {
+    if (done && !notified.current) {
+      notified.current = true;
+      setFinished(true);
+      onDone?.(status === 'succeeded');
+    }
+  }, [done, status, onDone]);
+  const d = job.data;
+  const total = typeof d?.total === 'number' && d.total > 0 ? d.total : null;
+  const value = total ? Math.min(100, (Number(d?.done ?? 0) / total) * 100) : undefined;
+  return (
+    <Box sx={{ my: 1 }} data-testid="job-progress">
+      <Typography variant="body2">
+        Job {id.slice(0, 8)}: <b data-testid="job-status">{status ?? 'queued'}</b>
+        {total ? ` (${String(d?.done ?? 0)} / ${total})` : ''}
+      </Typography>
+      {!done && <LinearProgress variant={value === undefined ? 'indeterminate' : 'determinate'} value={value} />}
+      {status === 'failed' && <Alert severity="error">{String(d?.error ?? 'failed')}</Alert>}
+      <ErrorAlert error={job.error} />
+    </Box>
+  );
+}
+
+function Upload({ onImported }: { onImported: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [table, setTable] = useState('transactions');
+  const [start, started] = useImportTransactionsMutation();
+  const [jobId, setJobId] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!file) return;
+    const body = new FormData();
+    body.append('file', file);
+    body.append('table', table);
+    setJobId(null);
+    const r = await start(body);
+    if ('data' in r && r.data) setJobId(r.data.job_id);
+  };
+  return (
+    <Section title="Upload transactions">
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        CSV or Parquet with invoice, date, customer and amount columns (e.g. InvoiceNo, InvoiceDate, CustomerID, TotalPrice).
+      </Typography>
+      <Stack component="form" aria-label="upload transactions" direction={{ xs: 'column', sm: 'row' }} spacing={1} onSubmit={submit} sx={{ alignItems: { sm: 'center' } }}>
+        <Button variant="outlined" component="label">
+          {file ? file.name : 'Choose file'}
+          <input hidden type="file" name="file" accept=".csv,.tsv,.txt,.parquet,.pq" onChange={(e) => setFile(e.target.files?.[0] ?? null)} data-testid="transactions-file" />
+        </Button>
+        <TextField size="small" label="Table" value={table} onChange={(e) => setTable(e.target.value)} />
+        <Button type="submit" variant="contained" disabled={!file || started.isLoading}>
+          Import
+        </Button>
+      </Stack>
+      <ErrorAlert error={started.error} />
+      {jobId && <JobProgress key={jobId} id={jobId} onDone={(ok) => ok && onImported()} />}
+    </Section>
+  );
+}
+
+function Segments({ refresh }: { refresh: number }) {
+  const seg = useSegmentsQuery({});
+  const { refetch } = seg;
+  useEffect(() => {
+    if (refresh > 0) void refetch();
+  }, [refresh, refetch]);
+  const data = seg.data as { customers?: number; as_of?: string; kmeans?: { k: number; silhouette: number }; segments?: Row[]; clusters?: Row[] } | undefined;
+  const rows = data?.segments ?? [];
+  return (
+    <Section title="Segment overview" action={<Button onClick={() => void refetch()}>Refresh</Button>}>
+      {seg.error && (
+        <Alert severity="info" role="status">
+          {errorMessage(seg.error)}
+        </Alert>
+      )}
+      {data && (
+        <>
+          <Typography variant="body2" sx={{ mb: 1 }} data-testid="segment-summary">
+            {data.customers} customers as of {data.as_of}; KMeans k = {data.kmeans?.k} (silhouette {cellText(data.kmeans?.silhouette)})
+          </Typography>
+          <Grid container spacing={2}>
+            <Grid size={{ xs: 12, md: 6 }}>
+              <Typography variant="subtitle2">Customers per RFM segment</Typography>
+              <BarChart label="customers per segment" data={rows.map((r) => ({ label: String(r.segment), value: Number(r.customers) }))} />
+            </Grid>
+            <Grid size={{ xs: 12, md: 6 }}>
+              <Typography variant="subtitle2">Revenue per RFM segment</Typography>
+              <BarChart
+                label="revenue per segment"
+                color="#b5651d"
+                data={rows.map((r) => ({ label: String(r.segment), value: Number(r.total_monetary) }))}
+                format={(v) => v.toLocaleString(undefined, { maximumFractionDigits: 0 })}
+              />
+            </Grid>
+          </Grid>
+          <Box sx={{ mt: 2 }}>
+            <DataTable label="segments" rows={rows} columns={['segment', 'customers', 'share', 'recency_days', 'frequency', 'monetary', 'total_monetary']} />
+          </Box>
+          <Typography variant="subtitle2" sx={{ mt: 2 }}>
+            KMeans clusters
+          </Typography>
+          <DataTable label="clusters" rows={data.clusters ?? []} columns={['cluster', 'customers', 'share', 'recency_days', 'frequency', 'monetary']} />
+        </>
+      )}
+    </Section>
+  );
+}
+
+function CustomerLookup() {
+  const [id, setId] = useState('');
+  const [segment, seg] = useLazyCustomerSegmentQuery();
+  const [clv, clvResult] = useLazyCustomerClvQuery();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!id.trim()) return;
+    void segment({ id: id.trim() });
+    void clv({ id: id.trim() });
+  };
+  const flat = (o: Row | undefined) => (o ? Object.entries(o).filter(([, v]) => typeof v !== 'object' || v === null).map(([k, v]) => ({ field: k, value: v })) : []);
+  return (
+    <Section title="Customer lookup">
+      <Stack component="form" direction="row" spacing={1} onSubmit={submit} aria-label="customer lookup">
+        <TextField size="small" label="Customer id" value={id} onChange={(e) => setId(e.target.value)} />
+        <Button type="submit" variant="contained">
+          Look up
+        </Button>
+      </Stack>
+      <Grid container spacing={2} sx={{ mt: 1 }}>
+        <Grid size={{ xs: 12, md: 6 }}>
+          <Typography variant="subtitle2">Segment</Typography>
+          <ErrorAlert error={seg.error} />
+          {seg.data && <DataTable label="customer segment" rows={flat(seg.data)} />}
+        </Grid>
+        <Grid size={{ xs: 12, md: 6 }}>
+          <Typography variant="subtitle2">Lifetime value</Typography>
+          <ErrorAlert error={clvResult.error} />
+          {clvResult.data && <DataTable label="customer clv" rows={flat(clvResult.data)} />}
+        </Grid>
+      </Grid>
+    </Section>
+  );
+}
+
+const SAMPLE_CUSTOMERS = `customer_id,recency,history,mens,womens,zip_code,newbie,channel
+c1,10,142.44,1,0,Surburban,0,Phone
+c2,6,329.08,1,1,Rural,1,Web
+c3,7,180.65,0,1,Surburban,1,Web
+c4,2,45.34,1,0,Urban,0,Web`;
+
+/** Customers for the uplift model from CSV text (header row + one row per customer). */
+export function parseCustomers(text: string): UpliftCustomer[] {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (lines.length < 2) throw new Error('Give a header row and at least one customer');
+  const head = lines[0].split(',').map((h) => h.trim());
+  const need = ['customer_id', 'recency', 'history', 'mens', 'womens', 'zip_code', 'newbie', 'channel'];
+  const missing = need.filter((n) => !head.includes(n));
+  if (missing.length) throw new Error(`Missing column(s): ${missing.join(', ')}`);
+  return lines.slice(1).map((line, i) => {
+    const cells = line.split(',').map((c) => c.trim());
+    const get = (n: string) => cells[head.indexOf(n)] ?? '';
+    const int = (n: string) => {
+      const v = Number(get(n));
+      if (!Number.isFinite(v)) throw new Error(`Row ${i + 1}: ${n} is not a number`);
+      return v;
+    };
+    return {
+      customer_id: get('customer_id'),
+      recency: int('recency'),
+      history: int('history'),
+      mens: int('mens') ? 1 : 0,
+      womens: int('womens') ? 1 : 0,
+      zip_code: get('zip_code') as UpliftCustomer['zip_code'],
+      newbie: int('newbie') ? 1 : 0,
+      channel: get('channel') as UpliftCustomer['channel'],
+    };
+  });
+}
+
+function Targeting() {
+  const [text, setText] = useState(SAMPLE_CUSTOMERS);
+  const [budget, setBudget] = useState('2');
+  const [cost, setCost] = useState('1');
+  const [parseError, setParseError] = useState<string | null>(null);
+  const [target, result] = useTargetingMutation();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setParseError(null);
+    try {
+      void target({ customers: parseCustomers(text), budget: Number(budget), cost_per_contact: Number(cost) });
+    } catch (err) {
+      setParseError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  const data = result.data as { contacts?: number; spent?: number; targets?: Row[] } | undefined;
+  return (
+    <Section title="Uplift targeting">
+      <Box component="form" onSubmit={submit} aria-label="uplift targeting">
+        <TextField label="Customers (CSV)" multiline minRows={4} fullWidth value={text} onChange={(e) => setText(e.target.value)} slotProps={{ htmlInput: { style: { fontFamily: 'monospace', fontSize: 13 } } }} />
+        <Stack direction="row" spacing={1} sx={{ mt: 1 }}>
+          <TextField size="small" label="Budget" type="number" value={budget} onChange={(e) => setBudget(e.target.value)} />
+          <TextField size="small" label="Cost per contact" type="number" value={cost} onChange={(e) => setCost(e.target.value)} />
+          <Button type="submit" variant="contained" disabled={result.isLoading}>
+            Target
+          </Button>
+        </Stack>
+      </Box>
+      {parseError && <Alert severity="error">{parseError}</Alert>}
+      <ErrorAlert error={result.error} />
+      {data && (
+        <>
+          <Typography sx={{ mt: 1 }}>
+            Contact {data.contacts} customers for {cellText(data.spent)}
+          </Typography>
+          <DataTable label="targets" rows={data.targets ?? []} />
+        </>
+      )}
+    </Section>
+  );
+}
+
+function Allocation() {
+  const [total, setTotal] = useState('');
+  const [allocate, result] = useAllocationMutation();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void allocate(total ? { total: Number(total) } : {});
+  };
+  const data = result.data as { allocation?: Record<string, number>; current?: Record<string, number>; improvement?: unknown } | undefined;
+  const split = data?.allocation ?? {};
+  return (
+    <Section title="Budget allocation">
+      <Stack component="form" direction="row" spacing={1} onSubmit={submit} aria-label="budget allocation">
+        <TextField size="small" label="Weekly total (empty: current)" type="number" value={total} onChange={(e) => setTotal(e.target.value)} />
+        <Button type="submit" variant="contained" disabled={result.isLoading}>
+          Allocate
+        </Button>
+      </Stack>
+      <ErrorAlert error={result.error} />
+      {data && (
+        <Box sx={{ mt: 1 }}>
+          {Object.keys(split).length > 0 && <BarChart label="budget per channel" data={Object.entries(split).map(([k, v]) => ({ label: k, value: Number(v) }))} format={(v) => v.toFixed(0)} />}
+          <DataTable label="allocation result" rows={Object.entries(data).filter(([, v]) => typeof v !== 'object' || v === null).map(([k, v]) => ({ field: k, value: v }))} />
+        </Box>
+      )}
+    </Section>
+  );
+}
+
+function Reports({ analyst }: { analyst: boolean }) {
+  const reports = useReportsQuery();
+  const [create, created] = useCreateReportMutation();
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
+  const client = useClient();
+  const store = useStore<RootState>();
+
+  // Report files need the bearer token: fetch, then hand the browser a blob URL.
+  const download = async (url: string, name: string) => {
+    setDownloadError(null);
+    try {
+      const token = await client.accessToken(store.getState, store.dispatch);
+      const r = await client.fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+      if (!r.ok) {
+        let data: unknown;
+        try {
+          data = await r.json();
+        } catch {
+          data = undefined;
+        }
+        setDownloadError(errorMessage({ status: r.status, data }));
+        return;
+      }
+      const href = URL.createObjectURL(await r.blob());
+      const a = document.createElement('a');
+      a.href = href;
+      a.download = name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(href), 10_000);
+    } catch (err) {
+      setDownloadError(errorMessage(err));
+    }
+  };
+
+  return (
+    <Section
+      title="Reports"
+      action={
+        analyst && (
+          <Button
+            variant="outlined"
+            disabled={created.isLoading}
+            onClick={async () => {
+              const r = await create({});
+              if ('data' in r && r.data) setJobId(r.data.job_id);
+            }}
+          >
+            New report
+          </Button>
+        )
+      }
+    >
+      <ErrorAlert error={reports.error ?? created.error} />
+      {downloadError && <Alert severity="error">{downloadError}</Alert>}
+      {jobId && <JobProgress key={jobId} id={jobId} onDone={() => void reports.refetch()} />}
+      {(reports.data ?? []).length === 0 && !reports.error && <Typography color="text.secondary">No reports yet</Typography>}
+      {(reports.data ?? []).map((r) => (
+        <Box key={r.id} sx={{ display: 'flex', gap: 2, alignItems: 'center', flexWrap: 'wrap', py: 0.5, borderBottom: '1px solid', borderColor: 'divider' }}>
+          <Typography sx={{ flexGrow: 1 }}>
+            {r.title ?? r.id} · {typeof r.created_at === 'number' ? new Date(r.created_at * 1000).toLocaleString() : ''}
+          </Typography>
+          <Link component="button" onClick={() => void download(String(r.html_url), `report-${r.id}.html`)}>
+            HTML
+          </Link>
+          <Link component="button" onClick={() => void download(String(r.pdf_url), `report-${r.id}.pdf`)}>
+            PDF
+          </Link>
+        </Box>
+      ))}
+    </Section>
+  );
+}
+
+export function AnalyticsPage() {
+  const role = useAppSelector(selectRole);
+  const analyst = can.analyse(role);
+  const [imported, setImported] = useState(0);
+  return (
+    <>
+      <Typography variant="h5" component="h1" gutterBottom>
+        Analytics
+      </Typography>
+      {analyst && <Upload onImported={() => setImported((n) => n + 1)} />}
+      <Segments refresh={imported} />
+      {analyst && <CustomerLookup />}
+      {analyst && <Targeting />}
+      {analyst && <Allocation />}
+      <Reports analyst={analyst} />
+    </>
+  );
+}
