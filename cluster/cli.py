@@ -34,10 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     new_key.add_argument("name")
     new_key.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
     new_key.add_argument("--owner", default=None, help="admin user it is created by")
-    from cluster import gateway_cli, jobs_cli
+    from cluster import gateway_cli, jobs_cli, ocr_cli
     from cluster.kuberay import cli as kube_cli
 
-    for module in (jobs_cli, kube_cli, gateway_cli):
+    for module in (jobs_cli, kube_cli, gateway_cli, ocr_cli):
         module.add_parser(sub)
     return parser
 
@@ -101,10 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    from cluster import gateway_cli, jobs_cli, local
+    from cluster import gateway_cli, jobs_cli, local, ocr_cli
     from cluster.kuberay import cli as kube_cli
 
-    ops = {"job": jobs_cli, "kube": kube_cli, "gateway": gateway_cli}
+    ops = {"job": jobs_cli, "kube": kube_cli, "gateway": gateway_cli, "ocr": ocr_cli}
     if args.command in ops:
         return ops[args.command].run(args, settings)
     if args.command == "up":

@@ -97,6 +97,19 @@ class Settings(BaseSettings):
     """Training data folder; None: ../shared/data/marketing next to the repo."""
     analytics_task_cpus: float = Field(0.5, gt=0)
 
+    # document OCR
+    ocr_sync_max_pages: int = Field(3, ge=1)
+    """Uploads with more pages than this are processed as a job (202 + job id)."""
+    ocr_max_pages: int = Field(200, ge=1)
+    ocr_page_timeout_s: float = Field(120.0, gt=0)
+    ocr_workers: int = Field(2, ge=1, le=32)
+    """Pages OCRed at the same time per replica (threads; Tesseract with OMP_THREAD_LIMIT=1)."""
+    ocr_keep_page_images: bool = True
+    """Keep each page as decoded/rendered (PNG under data_dir/ocr) for the web UI."""
+    ocr_document_pages_table: str = Field("ocr_document_pages", pattern=r"^[A-Za-z_]\w{0,63}$")
+    ocr_pages_table: str = Field("ocr_pages", pattern=r"^[A-Za-z_]\w{0,63}$")
+    """Warehouse tables: pages of uploaded documents; pages of batch runs."""
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

@@ -18,6 +18,7 @@ from deployments.analytics import AnalyticsDeployment
 from deployments.crypto import CryptoDeployment, user_config
 from deployments.echo import EchoDeployment
 from deployments.ingress.deployment import IngressDeployment
+from deployments.ocr import OcrDeployment
 
 
 class AppArgs(BaseModel):
@@ -55,5 +56,6 @@ def build_app(args: AppArgs) -> Application:
         ray_actor_options={"num_cpus": settings.crypto_num_cpus},
     )
     return ingress.bind(
-        echo=EchoDeployment.bind(), analytics=AnalyticsDeployment.bind(), crypto=crypto.bind()
+        echo=EchoDeployment.bind(), analytics=AnalyticsDeployment.bind(), crypto=crypto.bind(),
+        ocr=OcrDeployment.bind(),
     )

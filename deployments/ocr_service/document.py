@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-from actors.ocr.errors import OcrEngineError, PageLimitError
+from actors.ocr.errors import CorruptDocumentError, OcrEngineError, OcrError, PageLimitError
 from actors.ocr.loading import DocType, PageImage, check_size, count_pages, detect_type, iter_pages
 from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
@@ -40,6 +40,22 @@ def _locked(fn: Callable[..., T]) -> Callable[..., T]:
     return call
 
 
+def _decoding(fn: Callable[..., T]) -> Callable[..., T]:
+    """Decoder failures that escape the logic's typed errors (e.g. Pillow's TypeError on a
+    truncated multi-page TIFF) are the input's fault: CorruptDocumentError, not a 500."""
+
+    def call(*args: Any) -> T:
+        try:
+            return fn(*args)
+        except OcrError:
+            raise
+        except (OSError, ValueError, TypeError, SyntaxError, EOFError, KeyError,
+                IndexError) as exc:
+            raise CorruptDocumentError(f"cannot decode the document: {exc}") from None
+
+    return call
+
+
 def inspect(data: bytes, options: OcrOptions) -> dict[str, Any]:
     """Cheap checks before any OCR: size, language, type, page count (against
     ``max_pages``), PDF encryption and text layer (``text_layer`` mode). Raises the typed
@@ -48,7 +64,7 @@ def inspect(data: bytes, options: OcrOptions) -> dict[str, Any]:
     check_languages(options.lang)
     doc_type = detect_type(data)
     with PDFIUM:
-        pages = count_pages(data)
+        pages = _decoding(count_pages)(data)
         if options.max_pages is not None and pages > options.max_pages:
             raise PageLimitError(f"document has {pages} pages, limit is {options.max_pages}")
         if doc_type is DocType.PDF:
@@ -64,7 +80,7 @@ async def ocr_document(data: bytes, options: OcrOptions, run: Runner,
     is_pdf = doc_type is DocType.PDF
     render = await run(_locked(pages_to_ocr), data, options.text_layer) if is_pdf else None
     pages_iter: Iterator[PageImage] = iter_pages(data, options, render=render)
-    advance = _locked(next) if is_pdf else next
+    advance = _decoding(_locked(next) if is_pdf else next)
     pages: list[PageResult] = []
     parts: list[PdfPart] = []
     try:

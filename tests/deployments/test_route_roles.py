@@ -33,6 +33,7 @@ _CUSTOMER = {"customer_id": "c1", "recency": 3, "history": 100.0, "mens": 1, "wo
              "zip_code": "Urban", "newbie": 0, "channel": "Web"}
 _REPORT = f"{_A}/reports/0123456789abcdef0123456789abcdef"
 _C = "/api/v1/crypto"
+_D = "/api/v1/ocr/documents/0123456789abcdef0123456789abcdef"
 
 PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("GET", "/api/v1/auth/me", ANYONE, "/api/v1/auth/me", None),
@@ -73,6 +74,15 @@ PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("POST", f"{_C}/candles/import", STAFF, f"{_C}/candles/import", None),
     ("POST", f"{_C}/sentiment", STAFF, f"{_C}/sentiment",
      {"items": [{"timestamp": "2024-01-01T00:00:00Z", "symbol": "BTC/USDT", "text": "up"}]}),
+    # ocr: everything ANALYSTS (a document is visible to its owner and admins)
+    ("POST", "/api/v1/ocr/documents", ANALYSTS, "/api/v1/ocr/documents", None),
+    ("GET", "/api/v1/ocr/documents", ANALYSTS, "/api/v1/ocr/documents", None),
+    ("GET", "/api/v1/ocr/documents/{document_id}", ANALYSTS, _D, None),
+    ("GET", "/api/v1/ocr/documents/{document_id}/pages/{page}.png", ANALYSTS,
+     f"{_D}/pages/1.png", None),
+    ("GET", "/api/v1/ocr/documents/{document_id}/searchable.pdf", ANALYSTS,
+     f"{_D}/searchable.pdf", None),
+    ("GET", "/api/v1/ocr/batches", ANALYSTS, "/api/v1/ocr/batches", None),
 ]
 
 
