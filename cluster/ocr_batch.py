@@ -141,8 +141,8 @@ def _read_pages(out: Path) -> list[dict[str, Any]]:
     return pq.read_table(path).to_pylist() if path.exists() else []
 
 
-def run_ocr_batch(stores: BatchStores, request: BatchRequest,
-                  admin_username: str) -> dict[str, Any]:
+def run_ocr_batch(stores: BatchStores, request: BatchRequest, admin_username: str, *,
+                  close: bool = True) -> dict[str, Any]:
     """Run one batch with its job row and Warehouse load; returns the job's result
     (``job_id`` included). Uses the initialised Ray (see :func:`batch_ray`). Raises what
     ``run_batch`` raises; the job row is then failed, except on ``BatchLockedError``, where
@@ -151,51 +151,50 @@ def run_ocr_batch(stores: BatchStores, request: BatchRequest,
     try:
         return _run(loop, stores, request, admin_username)
     finally:
+        if close:
+            loop.run(stores.close(), 30)
         loop.stop()
 
 
 def _run(loop: LoopThread, stores: BatchStores, request: BatchRequest,
          admin: str) -> dict[str, Any]:
     loop.run(stores.connect())
-    try:
-        jobs = Jobs(stores.database)
-        progress = JobProgress(jobs, stores.eventbus)
-        owner = loop.run(_owner_id(stores.database, request.owner or admin))
-        job, resumed = loop.run(_job_for(jobs, owner, request))
-        last = [0.0]
+    jobs = Jobs(stores.database)
+    progress = JobProgress(jobs, stores.eventbus)
+    owner = loop.run(_owner_id(stores.database, request.owner or admin))
+    job, resumed = loop.run(_job_for(jobs, owner, request))
+    last = [0.0]
 
-        def on_progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] < PROGRESS_EVERY_S and done < total:
-                return
-            last[0] = now
-            try:
-                loop.run(progress.step(job.id, "ocr", done, total), timeout_s=30)
-            except Exception:  # progress is best effort; raising would stop the batch
-                log.warning("could not record progress of job %s", job.id, exc_info=True)
-
+    def on_progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S and done < total:
+            return
+        last[0] = now
         try:
-            summary = run_batch(request.src, request.out, options=request.options,
-                                concurrency=request.concurrency,
-                                num_cpus_per_actor=request.num_cpus_per_actor,
-                                on_progress=on_progress, progress_bar=request.progress_bar)
-            loop.run(progress.step(job.id, "loading", summary.pages_total,
-                                   summary.pages_total))
-            inserted = loop.run(load_batch_pages(stores.warehouse, request.table,
-                                                 _read_pages(request.out), job.id))
-        except BatchLockedError:
-            if not resumed:
-                loop.run(progress.finish(job.id, error="another run holds the output folder"))
-            raise
-        except BaseException as exc:
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            loop.run(progress.finish(job.id, error=f"{type(exc).__name__}: {reason}"), 30)
-            raise
-        result = _result(summary, request, inserted, job.id, resumed)
-        loop.run(progress.finish(job.id, result))
-        return result
-    finally:
-        loop.run(stores.close(), 30)
+            loop.run(progress.step(job.id, "ocr", done, total), timeout_s=30)
+        except Exception:  # progress is best effort; raising would stop the batch
+            log.warning("could not record progress of job %s", job.id, exc_info=True)
+
+    try:
+        summary = run_batch(request.src, request.out, options=request.options,
+                            concurrency=request.concurrency,
+                            num_cpus_per_actor=request.num_cpus_per_actor,
+                            on_progress=on_progress, progress_bar=request.progress_bar)
+        loop.run(progress.step(job.id, "loading", summary.pages_total,
+                               summary.pages_total))
+        inserted = loop.run(load_batch_pages(stores.warehouse, request.table,
+                                             _read_pages(request.out), job.id))
+    except BatchLockedError:
+        if not resumed:
+            loop.run(progress.finish(job.id, error="another run holds the output folder"))
+        raise
+    except BaseException as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        loop.run(progress.finish(job.id, error=f"{type(exc).__name__}: {reason}"), 30)
+        raise
+    result = _result(summary, request, inserted, job.id, resumed)
+    loop.run(progress.finish(job.id, result))
+    return result
 
 
 def _result(summary: BatchSummary, request: BatchRequest, inserted: int, job_id: str,
