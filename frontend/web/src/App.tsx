@@ -7,6 +7,7 @@ import { AnalyticsPage } from './pages/AnalyticsPage';
 import { CryptoPage } from './pages/CryptoPage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { OcrPage } from './pages/OcrPage';
 import { useAppSelector } from './store';
 
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -29,6 +30,7 @@ export function App() {
       >
         <Route index element={<Navigate to="/crypto" replace />} />
         <Route path="/crypto" element={<CryptoPage />} />
+        <Route path="/ocr" element={<OcrPage />} />
         <Route path="/analytics" element={<AnalyticsPage />} />
         {/* admins only: others get the server's 403 there, and no link to it */}
         <Route path="/admin" element={<AdminPage />} />

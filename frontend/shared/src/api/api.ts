@@ -11,6 +11,9 @@ import type {
   JobStarted,
   Me,
   NewUser,
+  OcrDocument,
+  OcrDocumentSummary,
+  OcrStarted,
   Readiness,
   Report,
   Role,
@@ -25,7 +28,7 @@ const enc = encodeURIComponent;
 export const armillaryApi = createApi({
   reducerPath: 'api',
   baseQuery: authedBaseQuery,
-  tagTypes: ['Users', 'ApiKeys', 'Audit', 'Reports'],
+  tagTypes: ['Users', 'ApiKeys', 'Audit', 'Reports', 'OcrDocuments'],
   endpoints: (b) => ({
     me: b.query<Me, void>({ query: () => '/api/v1/auth/me' }),
     ready: b.query<Readiness, void>({
@@ -74,6 +77,19 @@ export const armillaryApi = createApi({
       }),
     }),
 
+    ocrUpload: b.mutation<OcrDocument | OcrStarted, { body: FormData; async?: boolean }>({
+      query: ({ body, async: runAsync }) => ({
+        url: '/api/v1/ocr/documents',
+        method: 'POST',
+        body,
+        params: runAsync ? { async: 'true' } : undefined,
+      }),
+      invalidatesTags: ['OcrDocuments'],
+    }),
+    ocrDocuments: b.query<OcrDocumentSummary[], void>({ query: () => '/api/v1/ocr/documents', providesTags: ['OcrDocuments'] }),
+    ocrDocument: b.query<OcrDocument, string>({ query: (id) => `/api/v1/ocr/documents/${enc(id)}` }),
+    ocrBatches: b.query<Job[], void>({ query: () => '/api/v1/ocr/batches' }),
+
     importTransactions: b.mutation<JobStarted, FormData>({
       query: (body) => ({ url: '/api/v1/analytics/imports', method: 'POST', body }),
     }),
@@ -117,6 +133,10 @@ export const {
   useJobQuery,
   usePredictionQuery,
   useBacktestQuery,
+  useOcrUploadMutation,
+  useOcrDocumentsQuery,
+  useOcrDocumentQuery,
+  useOcrBatchesQuery,
   useImportTransactionsMutation,
   useSegmentsQuery,
   useLazyCustomerSegmentQuery,

@@ -147,3 +147,54 @@ export interface Report {
   created_at?: number | string;
   [key: string]: unknown;
 }
+
+export interface OcrWord {
+  text: string;
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  confidence?: number;
+  [key: string]: unknown;
+}
+
+export interface OcrPage {
+  page: number;
+  width: number;
+  height: number;
+  text: string;
+  words: OcrWord[];
+  mean_confidence?: number | null;
+  source?: string;
+  [key: string]: unknown;
+}
+
+export interface OcrDocumentSummary {
+  id: string;
+  filename?: string;
+  status: string;
+  pages?: number;
+  created_at?: number;
+  [key: string]: unknown;
+}
+
+export interface OcrDocument extends OcrDocumentSummary {
+  text?: string;
+  page_results?: OcrPage[];
+  fields?: Record<string, Record<string, unknown>>;
+  page_image_urls?: string[];
+  mean_confidence?: number | null;
+  timings?: Record<string, number>;
+  url?: string;
+  pdf_url?: string | null;
+}
+
+/** 202 answer of an OCR upload run as a job. */
+export interface OcrStarted {
+  job_id: string;
+  document_id: string;
+  document_url?: string;
+  status_url?: string;
+  events_channel?: string;
+  [key: string]: unknown;
+}

@@ -29,6 +29,7 @@ describe('live slice', () => {
       { time: '2024-01-01T02:00:00', close: 103 },
     ]);
     expect(feed.messages).toBe(5);
+    expect(feed.live).toBe(3);
     expect('type' in feed.predictions[0]).toBe(false);
   });
 
@@ -37,6 +38,7 @@ describe('live slice', () => {
     let s = reduce(empty, predictionLoaded({ symbol: 'ETH-USDT', prediction: p }));
     expect(s.feeds['ETH-USDT'].predictions).toHaveLength(1);
     expect(s.feeds['ETH-USDT'].messages).toBe(0);
+    expect(s.feeds['ETH-USDT'].live).toBe(0);
     s = reduce(s, socketStatus({ symbol: 'ETH-USDT', status: 'failed', error: 'role not allowed' }));
     expect(s.feeds['ETH-USDT'].error).toBe('role not allowed');
     s = reduce(s, socketStatus({ symbol: 'ETH-USDT', status: 'open' }));

@@ -18,6 +18,8 @@ export interface SymbolFeed {
   /** Closes of the candles the predictions were made at (the live candles), newest last. */
   prices: PricePoint[];
   messages: number;
+  /** Predictions that arrived over the WebSocket (not fetched). */
+  live: number;
 }
 
 export interface LiveState {
@@ -27,7 +29,7 @@ export interface LiveState {
 export const MAX_POINTS = 500;
 
 const emptyFeed = (): SymbolFeed => ({
-  status: 'idle', error: null, interval: null, horizons: [], predictions: [], prices: [], messages: 0,
+  status: 'idle', error: null, interval: null, horizons: [], predictions: [], prices: [], messages: 0, live: 0,
 });
 
 function feedOf(state: LiveState, symbol: string): SymbolFeed {
@@ -86,6 +88,7 @@ export const liveSlice = createSlice({
       } else if (message.type === 'prediction') {
         const { type: _type, ...p } = message as { type: string } & CryptoPrediction;
         addPrediction(feed, p as CryptoPrediction);
+        feed.live += 1;
       }
     },
     feedCleared(state, action: PayloadAction<string>) {

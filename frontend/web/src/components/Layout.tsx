@@ -1,4 +1,4 @@
-import { logout, selectUser } from '@armillary/shared';
+import { logout, selectUser, type Role } from '@armillary/shared';
 import {
   AppBar,
   Box,
@@ -22,13 +22,15 @@ import { useAppDispatch, useAppSelector } from '../store';
 export interface NavItem {
   to: string;
   label: string;
-  adminOnly?: boolean;
+  /** Who sees the link (default: everyone signed in). */
+  roles?: Role[];
 }
 
 export const NAV: NavItem[] = [
   { to: '/crypto', label: 'Crypto' },
+  { to: '/ocr', label: 'OCR', roles: ['admin', 'analyst'] },
   { to: '/analytics', label: 'Analytics' },
-  { to: '/admin', label: 'Admin', adminOnly: true },
+  { to: '/admin', label: 'Admin', roles: ['admin'] },
 ];
 
 export function Layout() {
@@ -38,7 +40,7 @@ export function Layout() {
   const narrow = useMediaQuery(theme.breakpoints.down('sm'));
   const [open, setOpen] = useState(false);
   const location = useLocation();
-  const items = NAV.filter((i) => !i.adminOnly || user?.role === 'admin');
+  const items = NAV.filter((i) => !i.roles || (user != null && i.roles.includes(user.role)));
 
   const links = items.map((i) => (
     <Button

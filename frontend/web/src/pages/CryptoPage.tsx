@@ -126,8 +126,8 @@ export function CryptoPage() {
           color={STATUS_COLOR[feed.status]}
           variant="outlined"
         />
-        <Typography variant="caption" data-testid="live-count">
-          {feed.predictions.length} predictions
+        <Typography variant="caption">
+          <span data-testid="live-count">{feed.live}</span> live · {feed.predictions.length} shown
         </Typography>
       </Stack>
       {feed.error && feed.status !== 'open' && <Alert severity="warning" sx={{ mb: 1 }}>Live updates: {feed.error}</Alert>}

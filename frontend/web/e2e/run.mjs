@@ -1,0 +1,313 @@
+// End-to-end tests of the web interface in a real headless Chromium (Debian's, driven by
+// playwright-core) against the suite started here on embedded stores:
+//   ARMILLARY_ENVIRONMENT=test ARMILLARY_DATA_DIR=<tmp> ARMILLARY_HTTP_PORT=<free> armillary up
+// Screenshots of each main page go to test-artifacts/web/ (repo root). With CI=true a
+// missing Chromium is a failure, otherwise the run is skipped with a message.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../../..');
+const shared = resolve(repo, '../shared/data');
+const artifacts = join(repo, 'test-artifacts', 'web');
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+const only = process.env.E2E_ONLY ? new Set(process.env.E2E_ONLY.split(',')) : null;
+
+function fail(message) {
+  console.error(`e2e: ${message}`);
+  process.exit(1);
+}
+
+if (!existsSync(executablePath)) {
+  if (ci) fail(`Chromium not found at ${executablePath} (CI=true: install it with tests/setup/system-deps.sh)`);
+  console.log(`e2e: SKIPPED: Chromium not found at ${executablePath} (apt-get install chromium)`);
+  process.exit(0);
+}
+if (!existsSync(join(here, '..', 'dist', 'index.html'))) fail('frontend/web/dist is missing: run `npm run build` first');
+const armillary = join(repo, '.venv', 'bin', 'armillary');
+if (!existsSync(armillary)) fail(`${armillary} missing: run \`make install\``);
+
+const freePort = () =>
+  new Promise((ok, bad) => {
+    const srv = createServer();
+    srv.once('error', bad);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+
+// ------------------------------------------------------------------ the suite
+async function startSuite() {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'armillary-e2e-'));
+  const log = [];
+  const child = spawn(armillary, ['up'], {
+    cwd: repo,
+    env: { ...process.env, ARMILLARY_ENVIRONMENT: 'test', ARMILLARY_DATA_DIR: dataDir, ARMILLARY_HTTP_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const url = await new Promise((ok, bad) => {
+    const timer = setTimeout(() => bad(new Error(`suite not serving after 300 s:\n${log.join('').slice(-3000)}`)), 300_000);
+    const onData = (chunk) => {
+      const text = chunk.toString();
+      log.push(text);
+      const m = /Armillary is serving on (http:\/\/\S+)/.exec(log.join(''));
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      bad(new Error(`armillary up exited with ${code}:\n${log.join('').slice(-3000)}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((ok) => child.once('exit', ok));
+    child.kill('SIGTERM');
+    const slow = setTimeout(() => {
+      console.error('e2e: suite still running 90 s after SIGTERM; killing it');
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 90_000);
+    await exited;
+    clearTimeout(slow);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { url, stop, log };
+}
+
+// ------------------------------------------------------------------ helpers
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+async function newPage(context, base, problems, viewport = { width: 1280, height: 900 }) {
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  page.on('console', (msg) => {
+    const text = msg.text();
+    if (msg.type() === 'error' && !/status of 4\d\d|status of 503/.test(text)) problems.push(`console error: ${text}`);
+    if (/Content Security Policy|Refused to/.test(text)) problems.push(`CSP: ${text}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.base = base;
+  return page;
+}
+
+async function shot(page, name) {
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, username, password) {
+  await page.goto(`${page.base}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('whoami').waitFor({ timeout: 20_000 });
+}
+
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// ------------------------------------------------------------------ scenarios
+const ADMIN = ['admin', 'admin-dev-password'];
+const VIEWER = ['e2e-viewer', 'viewer-pass-123'];
+
+const scenarios = [
+  ['login', async ({ context, url, problems }) => {
+    const page = await newPage(context, url, problems);
+    const response = await page.goto(`${url}/`);
+    const csp = response.headers()['content-security-policy'] ?? '';
+    expect(csp.includes("script-src 'self'"), `CSP header missing on /: ${csp}`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await shot(page, '01-login-error');
+    await signIn(page, ...ADMIN);
+    expect((await page.getByTestId('whoami').innerText()).includes('admin'), 'not signed in as admin');
+    expect(await page.getByRole('link', { name: 'Admin' }).isVisible(), 'admin link missing for the admin');
+    await page.reload(); // the session survives a reload
+    await page.getByTestId('whoami').waitFor();
+    await page.close();
+  }],
+
+  ['admin', async ({ context, url, problems }) => {
+    const page = await newPage(context, url, problems);
+    await signIn(page, ...ADMIN);
+    await page.getByRole('link', { name: 'Admin' }).click();
+    const form = page.getByRole('form', { name: 'new user' });
+    await form.getByLabel('Username').fill(VIEWER[0]);
+    await form.getByLabel('Password').fill(VIEWER[1]);
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await page.getByText(`Created ${VIEWER[0]} (viewer)`).waitFor();
+    await page.getByTestId(`user-${VIEWER[0]}`).waitFor();
+    // a bad input comes back as a readable message
+    await form.getByLabel('Username').fill('x');
+    await form.getByLabel('Password').fill('short');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('alert').filter({ hasText: /username/ }).waitFor();
+    await shot(page, '02-admin-users');
+
+    await page.getByRole('tab', { name: 'API keys' }).click();
+    const keyForm = page.getByRole('form', { name: 'new api key' });
+    await keyForm.getByLabel('Name').fill('e2e-key');
+    await keyForm.getByRole('button', { name: 'Create key' }).click();
+    const key = await page.getByTestId('new-api-key').innerText();
+    expect(key.length > 20, 'API key not shown once');
+    await page.getByRole('cell', { name: 'e2e-key' }).waitFor();
+    await shot(page, '03-admin-apikeys');
+
+    await page.getByRole('tab', { name: 'Audit log' }).click();
+    await page.getByRole('cell', { name: '/api/v1/users' }).first().waitFor();
+    await shot(page, '04-admin-audit');
+
+    await page.getByRole('tab', { name: 'Health' }).click();
+    const status = await page.getByTestId('ready-status').innerText();
+    expect(/All stores ready/.test(status), `store health: ${status}`);
+    await shot(page, '05-admin-health');
+    await page.close();
+  }],
+
+  ['crypto', async ({ context, url, problems }) => {
+    const page = await newPage(context, url, problems);
+    await signIn(page, ...ADMIN);
+    await page.getByRole('link', { name: 'Crypto' }).click();
+    // the WebSocket subscribes (through the CSP's connect-src 'self')
+    await page.getByTestId('live-status').filter({ hasText: 'live: open' }).waitFor({ timeout: 30_000 });
+    await shot(page, '06-crypto');
+    await page.close();
+  }],
+
+  ['ocr', async ({ context, url, problems }) => {
+    const receipts = join(shared, 'ocr', 'sroie_receipts');
+    const truth = readFileSync(join(receipts, 'key_fields.csv'), 'utf8').split('\n').find((l) => l.startsWith(`${RECEIPT},`));
+    expect(truth, `receipt ${RECEIPT} not in key_fields.csv`);
+    const total = truth.trim().split(',').at(-1).replace(/[^0-9.]/g, '');
+    const page = await newPage(context, url, problems);
+    await signIn(page, ...ADMIN);
+    await page.getByRole('link', { name: 'OCR' }).click();
+    await page.getByTestId('document-file').setInputFiles(join(receipts, 'img', `${RECEIPT}.jpg`));
+    await page.getByRole('button', { name: 'Recognise' }).click();
+    const fields = page.getByTestId('fields-receipt');
+    await fields.waitFor({ timeout: 120_000 });
+    const row = fields.getByRole('row').filter({ has: page.getByRole('cell', { name: 'total', exact: true }) });
+    const shown = (await row.getByRole('cell').nth(1).innerText()).trim();
+    expect(shown.replace(/[^0-9.]/g, '') === total, `receipt total shown ${shown}, expected ${total}`);
+    await page.getByRole('img', { name: 'page 1 as processed' }).waitFor();
+    expect((await page.getByTestId('ocr-text').innerText()).length > 50, 'no recognised text shown');
+    await shot(page, '07-ocr-receipt');
+    await page.close();
+  }],
+
+  ['analytics', async ({ context, url, problems, tmp }) => {
+    const lines = readFileSync(join(shared, 'marketing', 'rfm_clv', 'online_retail_invoices.csv'), 'utf8').split('\n').slice(0, 1501);
+    const csv = join(tmp, 'transactions.csv');
+    writeFileSync(csv, `${lines.join('\n')}\n`);
+    const page = await newPage(context, url, problems);
+    await signIn(page, ...ADMIN);
+    await page.getByRole('link', { name: 'Analytics' }).click();
+    await page.getByRole('status').filter({ hasText: 'no transactions imported' }).waitFor();
+    await page.getByTestId('transactions-file').setInputFiles(csv);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByTestId('job-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 120_000 });
+    const summary = page.getByTestId('segment-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    expect(/\d+ customers as of/.test(await summary.innerText()), 'segment summary missing');
+    await page.getByRole('img', { name: 'customers per segment' }).waitFor();
+    expect((await page.getByRole('table', { name: 'segments' }).getByRole('row').count()) > 2, 'no segment rows');
+    await shot(page, '08-analytics-segments');
+    await page.close();
+  }],
+
+  ['viewer-403-phone', async ({ context, url, problems }) => {
+    const page = await newPage(context, url, problems, { width: 390, height: 844 });
+    await signIn(page, ...VIEWER);
+    expect((await page.getByTestId('whoami').innerText()).includes('viewer'), 'not signed in as the viewer');
+    await page.getByRole('button', { name: 'open navigation' }).click();
+    const nav = page.getByRole('navigation', { name: 'main' });
+    await nav.getByText('Crypto').waitFor();
+    for (const hidden of ['Admin', 'OCR']) {
+      expect((await nav.getByText(hidden, { exact: true }).count()) === 0, `viewer sees ${hidden} in the navigation`);
+    }
+    await shot(page, '09-viewer-nav-phone');
+    await page.keyboard.press('Escape');
+    // a viewer who opens /admin directly gets the server's 403, as a readable message
+    await page.goto(`${url}/admin`);
+    const alert = page.getByRole('alert').filter({ hasText: "role 'viewer' may not do this" });
+    await alert.waitFor();
+    expect(!/Traceback|<html/i.test(await alert.innerText()), 'error shows internals');
+    expect((await page.getByRole('button', { name: 'Create user' }).count()) === 0, 'viewer sees an admin action');
+    await shot(page, '10-viewer-403-phone');
+    await page.goto(`${url}/analytics`);
+    await page.getByRole('heading', { name: 'Analytics' }).waitFor();
+    await page.getByTestId('segment-summary').waitFor({ timeout: 30_000 });
+    expect((await page.getByRole('button', { name: 'Import' }).count()) === 0, 'viewer sees the import action');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await shot(page, '11-viewer-analytics-phone');
+    await page.close();
+  }],
+];
+const RECEIPT = process.env.E2E_RECEIPT ?? '043'; // read correctly by the OCR (000: 9.00 comes out as 9.60)
+
+// ------------------------------------------------------------------ run
+mkdirSync(artifacts, { recursive: true });
+const started = Date.now();
+const tmp = mkdtempSync(join(tmpdir(), 'armillary-e2e-files-'));
+const profile = mkdtempSync(join(tmpdir(), 'armillary-e2e-chromium-'));
+let suite;
+let context;
+const results = [];
+try {
+  suite = await startSuite();
+  console.log(`e2e: suite serving on ${suite.url} after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS });
+  for (const [name, run] of scenarios) {
+    if (only && !only.has(name)) continue;
+    const problems = [];
+    const t0 = Date.now();
+    try {
+      await run({ context, url: suite.url, problems, tmp });
+      if (problems.length) throw new Error(problems.join('\n'));
+      results.push([name, 'passed', Date.now() - t0]);
+    } catch (err) {
+      results.push([name, 'FAILED', Date.now() - t0, err]);
+      for (const p of context.pages()) await p.screenshot({ path: join(artifacts, `failed-${name}.png`), fullPage: true }).catch(() => {});
+      for (const p of context.pages()) await p.close().catch(() => {});
+    }
+  }
+} catch (err) {
+  results.push(['setup', 'FAILED', Date.now() - started, err]);
+} finally {
+  await context?.close().catch(() => {});
+  await suite?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(profile, { recursive: true, force: true });
+}
+for (const [name, outcome, ms, err] of results) {
+  console.log(`e2e: ${outcome.padEnd(6)} ${name} (${(ms / 1000).toFixed(1)} s)`);
+  if (err) console.log(String(err.stack ?? err).split('\n').map((l) => `    ${l}`).join('\n'));
+}
+const failed = results.filter((r) => r[1] !== 'passed').length;
+console.log(`e2e: ${results.length - failed} passed, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${artifacts}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,234 @@
+import {
+  useOcrBatchesQuery,
+  useOcrDocumentQuery,
+  useOcrDocumentsQuery,
+  useOcrUploadMutation,
+  type OcrDocument,
+  type OcrStarted,
+  type OcrPage as OcrPageResult,
+} from '@armillary/shared';
+import {
+  Alert,
+  Box,
+  Button,
+  FormControlLabel,
+  Grid,
+  LinearProgress,
+  List,
+  ListItemButton,
+  ListItemText,
+  Stack,
+  Switch,
+  Tab,
+  Tabs,
+  Typography,
+} from '@mui/material';
+import { useEffect, useState, type FormEvent } from 'react';
+import { AuthImage } from '../components/AuthImage';
+import { DataTable } from '../components/DataTable';
+import { ErrorAlert } from '../components/ErrorAlert';
+import { Section } from '../components/Section';
+import { JobProgress } from './AnalyticsPage';
+
+function WordBoxes({ page }: { page: OcrPageResult }) {
+  return (
+    <>
+      {page.words.map((w, i) => (
+        <Box
+          key={i}
+          title={`${w.text}${typeof w.confidence === 'number' ? ` (${Math.round(w.confidence)}%)` : ''}`}
+          sx={{
+            position: 'absolute',
+            left: `${(w.left / page.width) * 100}%`,
+            top: `${(w.top / page.height) * 100}%`,
+            width: `${(w.width / page.width) * 100}%`,
+            height: `${(w.height / page.height) * 100}%`,
+            border: '1px solid',
+            borderColor: typeof w.confidence === 'number' && w.confidence < 60 ? 'error.main' : 'success.main',
+            bgcolor: 'rgba(46,125,50,.08)',
+          }}
+        />
+      ))}
+    </>
+  );
+}
+
+/** Extracted fields per processor, e.g. receipt: vendor, date, total. */
+function Fields({ fields }: { fields: OcrDocument['fields'] }) {
+  const entries = Object.entries(fields ?? {});
+  if (!entries.length) return <Typography color="text.secondary">No fields extracted</Typography>;
+  return (
+    <>
+      {entries.map(([processor, values]) => (
+        <Box key={processor} sx={{ mb: 1 }} data-testid={`fields-${processor}`}>
+          <Typography variant="subtitle2">{processor}</Typography>
+          <DataTable
+            label={`${processor} fields`}
+            rows={Object.entries(values ?? {}).map(([field, value]) => ({ field, value }))}
+            columns={['field', 'value']}
+          />
+        </Box>
+      ))}
+    </>
+  );
+}
+
+export function DocumentView({ doc }: { doc: OcrDocument }) {
+  const [page, setPage] = useState(0);
+  const [boxes, setBoxes] = useState(true);
+  const pages = doc.page_results ?? [];
+  const current = pages[page];
+  return (
+    <Section title={`Document ${doc.filename ?? doc.id}`}>
+      <Typography variant="body2" sx={{ mb: 1 }}>
+        Status {doc.status}; {doc.pages ?? pages.length} page(s)
+        {typeof doc.mean_confidence === 'number' ? `; mean confidence ${doc.mean_confidence.toFixed(1)}%` : ''}
+        {doc.timings?.total ? `; ${doc.timings.total.toFixed(2)} s` : ''}
+      </Typography>
+      {doc.status !== 'succeeded' && doc.status !== 'processing' && <Alert severity="warning">{String(doc.error ?? doc.status)}</Alert>}
+      {pages.length > 1 && (
+        <Tabs value={page} onChange={(_, v: number) => setPage(v)} variant="scrollable" sx={{ mb: 1 }}>
+          {pages.map((p) => (
+            <Tab key={p.page} label={`Page ${p.page}`} />
+          ))}
+        </Tabs>
+      )}
+      <Grid container spacing={2}>
+        <Grid size={{ xs: 12, md: 6 }}>
+          {doc.page_image_urls?.[page] ? (
+            <>
+              <FormControlLabel control={<Switch checked={boxes} onChange={(e) => setBoxes(e.target.checked)} />} label="Word boxes" />
+              <AuthImage src={doc.page_image_urls[page]} alt={`page ${page + 1} as processed`}>
+                {boxes && current && <WordBoxes page={current} />}
+              </AuthImage>
+            </>
+          ) : (
+            <Typography color="text.secondary">No page image kept for this page</Typography>
+          )}
+        </Grid>
+        <Grid size={{ xs: 12, md: 6 }}>
+          <Typography variant="subtitle2">Recognised text</Typography>
+          <Box
+            component="pre"
+            data-testid="ocr-text"
+            sx={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word', fontSize: 13, bgcolor: 'grey.100', p: 1, borderRadius: 1, maxHeight: 420, overflow: 'auto' }}
+          >
+            {current?.text ?? doc.text ?? ''}
+          </Box>
+          <Typography variant="subtitle2" sx={{ mt: 1 }}>
+            Extracted fields
+          </Typography>
+          <Fields fields={doc.fields} />
+        </Grid>
+      </Grid>
+    </Section>
+  );
+}
+
+function StoredDocument({ id }: { id: string }) {
+  const [poll, setPoll] = useState(true);
+  const doc = useOcrDocumentQuery(id, { pollingInterval: poll ? 1500 : 0 });
+  const status = doc.data?.status;
+  useEffect(() => {
+    if (status && status !== 'processing') setPoll(false);
+  }, [status]);
+  if (doc.error) return <ErrorAlert error={doc.error} />;
+  if (!doc.data) return <LinearProgress />;
+  return <DocumentView doc={doc.data} />;
+}
+
+function Upload({ onOpen }: { onOpen: (id: string) => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [runAsync, setRunAsync] = useState(false);
+  const [upload, result] = useOcrUploadMutation();
+  const [jobId, setJobId] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!file) return;
+    const body = new FormData();
+    body.append('file', file);
+    setJobId(null);
+    const r = await upload({ body, async: runAsync });
+    if ('data' in r && r.data) {
+      const started = r.data as OcrStarted;
+      if (typeof started.job_id === 'string') {
+        setJobId(started.job_id);
+        onOpen(started.document_id);
+      } else onOpen((r.data as OcrDocument).id);
+    }
+  };
+  return (
+    <Section title="Upload a document">
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        PNG, JPEG, TIFF or PDF. Long documents run as a job with live progress.
+      </Typography>
+      <Stack component="form" aria-label="upload document" direction={{ xs: 'column', sm: 'row' }} spacing={1} onSubmit={submit} sx={{ alignItems: { sm: 'center' } }}>
+        <Button variant="outlined" component="label">
+          {file ? file.name : 'Choose file'}
+          <input hidden type="file" name="file" accept="image/png,image/jpeg,image/tiff,application/pdf" onChange={(e) => setFile(e.target.files?.[0] ?? null)} data-testid="document-file" />
+        </Button>
+        <FormControlLabel control={<Switch checked={runAsync} onChange={(e) => setRunAsync(e.target.checked)} />} label="Run as a job" />
+        <Button type="submit" variant="contained" disabled={!file || result.isLoading}>
+          {result.isLoading ? 'Recognising…' : 'Recognise'}
+        </Button>
+      </Stack>
+      {result.isLoading && <LinearProgress sx={{ mt: 1 }} />}
+      <ErrorAlert error={result.error} />
+      {jobId && <JobProgress key={jobId} id={jobId} />}
+    </Section>
+  );
+}
+
+function Documents({ onOpen }: { onOpen: (id: string) => void }) {
+  const docs = useOcrDocumentsQuery();
+  return (
+    <Section title="Recent documents" action={<Button onClick={() => void docs.refetch()}>Refresh</Button>}>
+      <ErrorAlert error={docs.error} />
+      {(docs.data ?? []).length === 0 && !docs.error && <Typography color="text.secondary">No documents yet</Typography>}
+      <List dense>
+        {(docs.data ?? []).slice(0, 20).map((d) => (
+          <ListItemButton key={d.id} onClick={() => onOpen(d.id)}>
+            <ListItemText
+              primary={d.filename ?? d.id}
+              secondary={`${d.status} · ${d.pages ?? '?'} page(s)${typeof d.created_at === 'number' ? ` · ${new Date(d.created_at * 1000).toLocaleString()}` : ''}`}
+            />
+          </ListItemButton>
+        ))}
+      </List>
+    </Section>
+  );
+}
+
+function Batches() {
+  const batches = useOcrBatchesQuery(undefined, { pollingInterval: 3000 });
+  const rows = (batches.data ?? []).map((j) => ({
+    id: j.id.slice(0, 8),
+    status: j.status,
+    progress: typeof j.total === 'number' && j.total > 0 ? `${String(j.done ?? 0)} / ${j.total}` : String(j.done ?? 0),
+    error: j.error ?? '',
+  }));
+  return (
+    <Section title="Batch jobs">
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        Started with <code>armillary ocr batch</code>; progress updates live.
+      </Typography>
+      <ErrorAlert error={batches.error} />
+      <DataTable label="ocr batches" rows={rows} columns={['id', 'status', 'progress', 'error']} empty="No batch jobs" />
+    </Section>
+  );
+}
+
+export function OcrPage() {
+  const [open, setOpen] = useState<string | null>(null);
+  return (
+    <>
+      <Typography variant="h5" component="h1" gutterBottom>
+        Document OCR
+      </Typography>
+      <Upload onOpen={setOpen} />
+      {open && <StoredDocument key={open} id={open} />}
+      <Documents onOpen={setOpen} />
+      <Batches />
+    </>
+  );
+}
