@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck pytest services bench clean
+.PHONY: run test install lint typecheck pytest services bench clean web web-test
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { echo "python3 venv support missing: installing python3-venv"; \
@@ -19,11 +19,27 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the suite on embedded stores: Ray + Serve on http://127.0.0.1:8000 (Ctrl-C stops).
-run: $(STAMP)
+run: $(STAMP) web
 	$(BIN)/armillary up
 
+## The web interface (frontend/web/dist, served at /): built when missing; without npm the
+## API is served alone.
+web:
+	@if [ -f frontend/web/dist/index.html ]; then :; \
+	elif ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: the web interface is not built (install Node.js >= 20 and npm); serving the API only"; \
+	else (cd frontend && npm ci --no-audit --no-fund && npm run build) || \
+	  echo "building the web interface failed; serving the API only"; fi
+
+## Web unit tests (Vitest) and end-to-end tests in headless Chromium against the suite.
+web-test: $(STAMP)
+	cd frontend && npm ci --no-audit --no-fund
+	cd frontend && npm run build
+	cd frontend/web && npx vitest run
+	cd frontend/web && node e2e/run.mjs
+
 ## Install what the tests need, start their servers, lint, type-check and run every test.
-test: $(STAMP) services lint typecheck pytest
+test: $(STAMP) services lint typecheck pytest web-test
 
 services:
 	bash tests/setup/system-deps.sh
@@ -41,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingress.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/web/dist test-artifacts

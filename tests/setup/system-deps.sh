@@ -17,6 +17,7 @@ ls /usr/share/tesseract-ocr/*/tessdata/osd.traineddata >/dev/null 2>&1 || packag
 command -v influxd >/dev/null || packages+=(influxdb)
 command -v nginx >/dev/null || packages+=(nginx-light)
 command -v promtool >/dev/null || packages+=(prometheus)  # promtool: tests/cluster alert rules
+[ -x /usr/bin/chromium ] || packages+=(chromium)  # web e2e (frontend/web/e2e, playwright-core)
 command -v ocrmypdf >/dev/null || packages+=(ocrmypdf)
 command -v pdftoppm >/dev/null || packages+=(poppler-utils)
 command -v openssl >/dev/null || packages+=(openssl)
