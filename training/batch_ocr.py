@@ -243,22 +243,22 @@ def _lock(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _ensure_ray(num_cpus: int | None) -> None:
+def _ensure_ray(address: str | None, num_cpus: int | None) -> None:
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(address=address, num_cpus=num_cpus, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
 
 
 def _statuses(
     pending: list[SourceFile], out: Path, options: OcrOptions, concurrency: int,
-    num_cpus_per_actor: float, ray_num_cpus: int | None,
+    num_cpus_per_actor: float, ray_address: str | None, ray_num_cpus: int | None,
 ) -> Generator[str, None, None]:
     """Run the Ray Data pipeline over ``pending``; yield one status per page as it finishes."""
     if not pending:
         return
-    _ensure_ray(ray_num_cpus)
+    _ensure_ray(ray_address, ray_num_cpus)
     import ray.data
 
     ctx = ray.data.DataContext.get_current()
@@ -295,12 +295,14 @@ def run_batch(
     num_cpus_per_actor: float = 0.5,
     on_progress: ProgressHook | None = None,
     progress_bar: bool = True,
+    ray_address: str | None = None,
     ray_num_cpus: int | None = None,
 ) -> BatchSummary:
     """OCR every page under ``src`` into ``out`` (see the module docstring for the layout).
 
-    Starts a local Ray instance unless one is initialised (inside a Ray job it connects to the
-    cluster). Returns counts; raises :class:`BatchSourceError` / :class:`BatchLockedError`.
+    Uses the initialised Ray instance, else ``ray.init(address=ray_address)``: inside a Ray
+    job that is the job's cluster; ``"local"`` forces a new local instance. Returns counts;
+    raises :class:`BatchSourceError` / :class:`BatchLockedError`.
     """
     started = time.perf_counter()
     options = options or OcrOptions()
@@ -327,7 +329,7 @@ def run_batch(
         if on_progress is not None:
             on_progress(finished, summary.pages_total)
         statuses = _statuses(pending, out_path, options, concurrency, num_cpus_per_actor,
-                             ray_num_cpus)
+                             ray_address, ray_num_cpus)
         try:
             for state in statuses:
                 if state == "skipped":
@@ -378,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-pages", type=int, default=2000)
     parser.add_argument("--page-timeout", type=float, default=300.0)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray address (default: the job's cluster or a new local one; "
+                             "'local' forces a new local instance)")
     return parser
 
 
@@ -399,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_batch(
             args.src, args.out, options=options_from_args(args),
             concurrency=args.concurrency, num_cpus_per_actor=args.num_cpus_per_actor,
-            progress_bar=not args.no_progress,
+            progress_bar=not args.no_progress, ray_address=args.ray_address,
         )
     except (BatchSourceError, BatchLockedError, OcrError) as exc:
         print(f"error: {exc}", file=sys.stderr)

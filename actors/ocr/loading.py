@@ -68,6 +68,7 @@ class PageImage:
     dpi: float | None  # known resolution, None when the file does not say
     text_layer: str | None = None  # text already in the PDF page, None if none
     text_visible: bool = False  # True when some of that text is visibly drawn
+    encoded: bytes | None = None  # the source file when it is this single page as is
 
 
 def check_size(data: bytes, options: OcrOptions) -> None:
@@ -136,12 +137,14 @@ def _iter_image(data: bytes, options: OcrOptions) -> Iterator[PageImage]:
     with _open_image(data) as img:
         n_frames = int(getattr(img, "n_frames", 1))
         _check_pages(n_frames, options)
+        single = n_frames == 1 and img.format in ("PNG", "JPEG", "TIFF")
         try:
             for index, frame in enumerate(ImageSequence.Iterator(img)):
                 _check_pixels(index, frame.width, frame.height, options)
                 dpi = _image_dpi(frame)
                 array = to_array(frame)
-                yield PageImage(index=index, image=array, dpi=dpi)
+                yield PageImage(index=index, image=array, dpi=dpi,
+                                encoded=data if single else None)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise CorruptDocumentError(f"cannot decode image page: {exc}") from None
 

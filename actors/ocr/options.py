@@ -61,7 +61,7 @@ class PreprocessOptions:
     deskew: bool = True
     border_removal: bool = True
     denoise: bool = True
-    contrast: bool = True
+    contrast: bool = False
     binarize: bool = False
     orientation: bool = True
     osd_min_confidence: float = 10.0

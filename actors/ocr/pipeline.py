@@ -50,6 +50,7 @@ class Variant:
     steps: list[str] = field(default_factory=list)
     recognition: Recognition | None = None
     seconds: float = 0.0
+    encoded: bytes | None = None  # the source file, while this variant is the page as is
 
     def derive(self, name: str, image: np.ndarray, step: str,
                matrix: np.ndarray | None = None, *, rotation: int | None = None,
@@ -77,7 +78,9 @@ def original(page: PageImage, pre: PreprocessOptions) -> Variant:
         raise ValueError("page has no image to OCR")
     image = pp.to_gray(page.image) if pre.grayscale else page.image
     steps = ["grayscale"] if pre.grayscale else []
-    return Variant("original", image, pp.identity(), page.dpi, steps=steps)
+    # Tesseract converts to grayscale itself: the source file is the same page for it.
+    return Variant("original", image, pp.identity(), page.dpi, steps=steps,
+                   encoded=page.encoded)
 
 
 def prepared(base: Variant, pre: PreprocessOptions, max_pixels: int | None) -> Variant:
@@ -133,12 +136,14 @@ def _enabled_cleanups(pre: PreprocessOptions) -> list[str]:
 # -- recognition -----------------------------------------------------------------------------
 
 
-def _run(variant: Variant, options: OcrOptions) -> Recognition:
+def run_variant(variant: Variant, options: OcrOptions) -> Recognition:
+    """Recognise ``variant`` once (cached on it)."""
     if variant.recognition is None:
         t0 = time.perf_counter()
         variant.recognition = recognize(
             variant.image, lang=options.lang, psm=options.psm, dpi=variant.dpi,
             timeout_s=options.page_timeout_s, hocr=options.hocr, pdf=options.pdf,
+            encoded=variant.encoded,
         )
         variant.seconds = round(time.perf_counter() - t0, 3)
     return variant.recognition
@@ -166,10 +171,10 @@ def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
             if osd is not None and osd.rotate and osd.confidence >= pre.osd_min_confidence:
                 chain = rotated(chain, osd.rotate, pre)
                 chain.name = "single"
-        _run(chain, options)
+        run_variant(chain, options)
         return [chain]
     variants = [base]
-    first = _run(base, options)
+    first = run_variant(base, options)
     if first.score >= pre.confident_score:
         return variants
     ready = prepared(base, pre, options.max_pixels_per_page)
@@ -181,7 +186,7 @@ def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
             # OSD alone flips upright receipts; the rotated page must also win on confidence.
             variants.append(rotated(ready, osd.rotate, pre))
     for variant in variants[1:]:
-        _run(variant, options)
+        run_variant(variant, options)
     return variants
 
 

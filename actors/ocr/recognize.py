@@ -87,13 +87,16 @@ def _write_png(image: np.ndarray, path: Path, dpi: float | None) -> None:
 
 def _run(
     image: np.ndarray, extensions: list[str], config: str, lang: str | None,
-    timeout_s: float | None, dpi: float | None,
+    timeout_s: float | None, dpi: float | None, encoded: bytes | None = None,
 ) -> dict[str, bytes]:
     _env()
     with tempfile.TemporaryDirectory(prefix="armillary-ocr-") as tmp:
-        src = Path(tmp) / "page.png"
+        src = Path(tmp) / "page.img"
         base = Path(tmp) / "out"
-        _write_png(image, src, dpi)
+        if encoded is not None:
+            src.write_bytes(encoded)
+        else:
+            _write_png(image, src, dpi)
         try:
             _tess.run_tesseract(
                 str(src), str(base), " ".join(extensions), lang, config=config,
@@ -126,9 +129,13 @@ def recognize(
     timeout_s: float | None = None,
     hocr: bool = False,
     pdf: bool = False,
+    encoded: bytes | None = None,
 ) -> Recognition:
     """OCR one page image. TSV (words, boxes, confidences) always; hOCR and a one-page
-    searchable PDF when asked, all from the same Tesseract pass."""
+    searchable PDF when asked, all from the same Tesseract pass.
+
+    ``encoded``: the page's original file (PNG/JPEG/single-page TIFF) showing exactly
+    ``image``; Tesseract then reads it directly (no re-encoding, its own DPI metadata)."""
     extensions = ["tsv"] + (["hocr"] if hocr else []) + (["pdf"] if pdf else [])
     config = f"--psm {psm}"
     if dpi:
@@ -139,7 +146,7 @@ def recognize(
         config += " -c tessedit_create_hocr=1"
     if pdf:
         config += " -c tessedit_create_pdf=1"
-    out = _run(image, extensions, config, lang, timeout_s, dpi)
+    out = _run(image, extensions, config, lang, timeout_s, dpi, encoded)
     words, text = parse_tsv(out.get("tsv", b"").decode("utf-8", errors="replace"))
     return Recognition(
         words=words,

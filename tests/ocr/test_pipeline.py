@@ -4,6 +4,7 @@ PDF text-layer modes, limits and options errors."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -71,15 +72,21 @@ def test_hocr_and_searchable_pdf(result_with_outputs) -> None:  # type: ignore[n
     assert recall(reader.pages[0].extract_text()) > 0.8
 
 
+ROTATION_ONLY = PreprocessOptions(border_removal=False, denoise=False, contrast=False,
+                                  binarize=False)
+
+
+def upright_page() -> Image.Image:
+    return text_page(SENTENCES * 2, size=(1000, 800), font_size=30, top=40)
+
+
 @pytest.mark.parametrize("clockwise", [90, 180, 270])
 def test_rotated_page_is_turned_upright(clockwise: int) -> None:
-    upright = text_page(size=(1275, 1650), font_size=34, repeat=3)
-    turned = upright.rotate(-clockwise, expand=True)  # PIL rotates counter-clockwise
-    page = PageImage(0, np.asarray(turned), 150.0)
+    turned = upright_page().rotate(-clockwise, expand=True)  # PIL turns counter-clockwise
+    page = PageImage(0, np.asarray(turned), 300.0)
     osd = detect_orientation(page.image)  # type: ignore[arg-type]
     assert osd is not None and osd.rotate == (360 - clockwise) % 360
-    options = OcrOptions(strategy=Strategy.AUTO)
-    variants = recognize_variants(page, options)
+    variants = recognize_variants(page, OcrOptions(preprocess=ROTATION_ONLY))
     best = choose(variants)
     assert best.recognition is not None and recall(best.recognition.text) > 0.9
     if clockwise == 180:  # Tesseract reads 90/270-degree pages by itself; 180 it cannot.
@@ -88,12 +95,12 @@ def test_rotated_page_is_turned_upright(clockwise: int) -> None:
 
 
 def test_single_strategy_uses_osd_only_above_threshold() -> None:
-    turned = text_page(font_size=34).rotate(180, expand=True)
-    data = encode(turned, "PNG", dpi=(150, 150))
+    data = encode(upright_page().rotate(180), "PNG", dpi=(300, 300))
+    base = PreprocessOptions.none()
     trusting = OcrOptions(strategy=Strategy.SINGLE,
-                          preprocess=PreprocessOptions(osd_min_confidence=0.0))
+                          preprocess=replace(base, orientation=True, osd_min_confidence=0.0))
     distrusting = OcrOptions(strategy=Strategy.SINGLE,
-                             preprocess=PreprocessOptions(osd_min_confidence=1e9))
+                             preprocess=replace(base, orientation=True, osd_min_confidence=1e9))
     good = process_document(data, trusting).pages[0]
     bad = process_document(data, distrusting).pages[0]
     assert good.rotation == 180 and recall(good.text) > 0.9
@@ -156,5 +163,5 @@ def test_unknown_language_and_processor_are_refused(page_png: bytes) -> None:
 
 def test_blank_page_gives_empty_text() -> None:
     data = encode(Image.new("L", (600, 800), 255), "PNG")
-    result = process_document(data)
+    result = process_document(data, OcrOptions(strategy=Strategy.SINGLE))
     assert result.text.strip() == "" and result.pages[0].words == []
