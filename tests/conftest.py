@@ -30,14 +30,16 @@ def influx_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One local Ray instance for the whole session (2 CPUs, like the machine). Workers
+    """One local Ray instance for the whole session. Workers
     inherit this environment, so Serve replicas read test settings from it."""
     import ray
 
     os.environ["ARMILLARY_ENVIRONMENT"] = "test"
     os.environ["ARMILLARY_DATA_DIR"] = str(tmp_path_factory.mktemp("armillary-data"))
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, namespace="armillary-tests",
+        # Logical CPUs are bookkeeping: 4 leaves room for Ray Data / Tune tests next to
+        # the session's Serve app (~1 CPU of fractional replicas) on a 2-core machine.
+        ray.init(num_cpus=4, include_dashboard=False, namespace="armillary-tests",
                  log_to_driver=False)
     yield ray
     ray.shutdown()

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from actors.analytics.datasets import cdnow_sample_ids, read_cdnow
+from storage.warehouse.base import Warehouse
 from tests.support import shared_data
 
 
@@ -15,13 +16,10 @@ def cdnow_sample() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-async def warehouse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from storage.registry import open_backend
-
-    wh = open_backend("warehouse", f"chdb://{tmp_path_factory.mktemp('chdb')}")
-    await wh.connect()
-    yield wh
-    await wh.close()
+async def warehouse(chdb_warehouse: Warehouse) -> Warehouse:
+    """The session's one embedded chDB (chDB allows one data path per process)."""
+    await chdb_warehouse.connect()
+    return chdb_warehouse
 
 
 def small_transactions(seed: int = 0, customers: int = 60) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -118,12 +119,9 @@ def test_second_run_on_the_same_output_is_locked(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ray_local() -> Iterator[None]:
-    ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+def ray_local(ray_session: Any) -> Iterator[None]:
+    """The test session's local Ray (run_batch reuses an initialised Ray)."""
     yield
-    ray.shutdown()
 
 
 class Interrupt(Exception):
