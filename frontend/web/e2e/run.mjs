@@ -271,6 +271,7 @@ const scenarios = [
 const RECEIPT = process.env.E2E_RECEIPT ?? '043'; // read correctly by the OCR (000: 9.00 comes out as 9.60)
 
 // ------------------------------------------------------------------ run
+rmSync(artifacts, { recursive: true, force: true }); // screenshots of this run only
 mkdirSync(artifacts, { recursive: true });
 const started = Date.now();
 const tmp = mkdtempSync(join(tmpdir(), 'armillary-e2e-files-'));
