@@ -1,21 +1,12 @@
-"""Cache on Redis through redis-py's asyncio client.
-
-URL format: ``redis://host:6379/0`` (``rediss://`` for TLS); an optional
-``?prefix=NAME:`` puts every key under a namespace (the tests use it for isolation).
-"""
+"""Cache on Redis through redis-py's asyncio client (URL format: `storage.redis_base`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.cache.base import Cache, RateDecision, decide
-from storage.errors import StoreUnavailableError
+from storage.redis_base import RedisBacked
 
 _DELETE_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -23,49 +14,13 @@ return 0
 """
 
 
-def split_prefix(url: str) -> tuple[str, str]:
-    """(url without ``prefix``, prefix) — shared by the Redis cache and event bus."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    prefix = query.pop("prefix", "")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), "")), prefix
-
-
-def client_from_url(url: str) -> Any:
-    return aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
-
-
-UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
-
-
-class RedisCache(Cache):
+class RedisCache(RedisBacked, Cache):
     def __init__(self, client: Any, prefix: str = "") -> None:
-        self._redis = client
-        self._prefix = prefix
+        super().__init__(client, prefix)
         self._delete_if_equal = client.register_script(_DELETE_IF_EQUAL)
-
-    @classmethod
-    def from_url(cls, url: str) -> RedisCache:
-        base, prefix = split_prefix(url)
-        return cls(client_from_url(base), prefix)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-    async def ping(self) -> None:
-        try:
-            await self._redis.ping()
-        except UNAVAILABLE as exc:
-            raise StoreUnavailableError(f"Redis unreachable: {exc}") from exc
-
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except UNAVAILABLE as exc:
-            raise StoreUnavailableError(f"Redis unreachable: {exc}") from exc
 
     async def get(self, key: str) -> bytes | None:
         return await self._call(self._redis.get(self._k(key)))

@@ -94,18 +94,18 @@ class PostgresDatabase(Database):
         return self._pool
 
     async def execute(self, sql: str, *args: Any) -> int:
-        pool = await self._pool_ready()
-        try:
-            async with pool.acquire() as conn:
-                return await _Connection(conn).execute(sql, *args)
-        except (OSError, asyncpg.InterfaceError) as exc:
-            raise StoreUnavailableError(f"PostgreSQL unreachable: {exc}") from exc
+        return await self._on_connection(lambda conn: conn.execute(sql, *args))
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await self._on_connection(lambda conn: conn.fetch(sql, *args))
+
+    async def _on_connection(self, statement: Any) -> Any:
+        """Run `statement(connection)` on a pooled connection; a lost server is
+        `StoreUnavailableError`."""
         pool = await self._pool_ready()
         try:
             async with pool.acquire() as conn:
-                return await _Connection(conn).fetch(sql, *args)
+                return await statement(_Connection(conn))
         except (OSError, asyncpg.InterfaceError) as exc:
             raise StoreUnavailableError(f"PostgreSQL unreachable: {exc}") from exc
 

@@ -2,7 +2,7 @@
 the task queue (XREADGROUP to claim, XAUTOCLAIM to take over expired leases, XACK+XDEL
 to finish).
 
-URL format: ``redis://host:6379/0`` with optional ``?prefix=NAME:``.
+URL format: see `storage.redis_base`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from storage.cache.redis import UNAVAILABLE, client_from_url, split_prefix
-from storage.errors import StoreUnavailableError
 from storage.eventbus.base import EventBus, Message, Subscription, Task
+from storage.redis_base import RedisBacked
 
 _GROUP = "workers"
 _UNRECORDED_LEASE_MS = 60_000
@@ -39,31 +38,13 @@ class _RedisSubscription(Subscription):
         return None
 
 
-class RedisEventBus(EventBus):
+class RedisEventBus(RedisBacked, EventBus):
     def __init__(self, client: Any, prefix: str = "") -> None:
-        self._redis = client
-        self._prefix = prefix
+        super().__init__(client, prefix)
         self._groups: set[str] = set()
 
-    @classmethod
-    def from_url(cls, url: str) -> RedisEventBus:
-        base, prefix = split_prefix(url)
-        return cls(client_from_url(base), prefix)
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-    async def ping(self) -> None:
-        try:
-            await self._redis.ping()
-        except UNAVAILABLE as exc:
-            raise StoreUnavailableError(f"Redis unreachable: {exc}") from exc
-
     async def publish(self, channel: str, message: Message) -> None:
-        try:
-            await self._redis.publish(self._prefix + "ch:" + channel, json.dumps(message))
-        except UNAVAILABLE as exc:
-            raise StoreUnavailableError(f"Redis unreachable: {exc}") from exc
+        await self._call(self._redis.publish(self._prefix + "ch:" + channel, json.dumps(message)))
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         @asynccontextmanager

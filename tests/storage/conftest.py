@@ -54,26 +54,25 @@ async def _hosted(request: pytest.FixtureRequest, kind: Kind) -> Any:
     return hosted(kind, url)
 
 
+async def _keyed_store(request: pytest.FixtureRequest, kind: Kind) -> Any:
+    """The cache or event bus named by the fixture's param (memory, actor-owned, Redis)."""
+    if request.param == "memory":
+        return open_backend(kind, "memory://test")
+    if request.param == "redis":
+        return open_backend(kind, f"{redis_url()}?prefix={_unique()}:")
+    return await _hosted(request, kind)
+
+
 @pytest.fixture(params=["memory", "memory-on-ray-actor", "redis"])
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        store = open_backend("cache", "memory://test")
-    elif request.param == "redis":
-        store = open_backend("cache", f"{redis_url()}?prefix={_unique()}:")
-    else:
-        store = await _hosted(request, "cache")
+    store = await _keyed_store(request, "cache")
     yield await _connected(store, request.param)
     await store.close()
 
 
 @pytest.fixture(params=["memory", "memory-on-ray-actor", "redis"])
 async def eventbus(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        store = open_backend("eventbus", "memory://test")
-    elif request.param == "redis":
-        store = open_backend("eventbus", f"{redis_url()}?prefix={_unique()}:")
-    else:
-        store = await _hosted(request, "eventbus")
+    store = await _keyed_store(request, "eventbus")
     yield await _connected(store, request.param)
     await store.close()
 
