@@ -18,6 +18,7 @@ command -v influxd >/dev/null || packages+=(influxdb)
 command -v nginx >/dev/null || packages+=(nginx-light)
 command -v promtool >/dev/null || packages+=(prometheus)  # promtool: tests/cluster alert rules
 [ -x /usr/bin/chromium ] || packages+=(chromium)  # web e2e (frontend/web/e2e, playwright-core)
+command -v npm >/dev/null || packages+=(nodejs npm)  # web build, Vitest, e2e driver
 command -v ocrmypdf >/dev/null || packages+=(ocrmypdf)
 command -v pdftoppm >/dev/null || packages+=(poppler-utils)
 command -v openssl >/dev/null || packages+=(openssl)
