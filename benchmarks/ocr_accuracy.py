@@ -18,6 +18,7 @@ Receipt fields: exact match of the normalised date (ISO) and total (Decimal) on 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -58,6 +59,7 @@ DEFAULT = OcrOptions(strategy=Strategy.AUTO, text_layer=TextLayerMode.FORCE)
 EVERYTHING = replace(DEFAULT, preprocess=replace(DEFAULT.preprocess, contrast=True,
                                                  binarize=True))
 DEFAULT_STEPS = [n for n in CLEANUPS if getattr(DEFAULT.preprocess, n)]
+SYNTHETIC_SKEWS = [-12.0, -7.0, -3.0, 3.0, 7.0, 12.0]
 LINN_DERIVED = ["skew.pdf", "rotated_skew.pdf", "cardinal.pdf", "jbig2.pdf", "linn.png"]
 
 
@@ -68,6 +70,7 @@ class PageJob:
     page: int  # 0-based
     gt: str
     tags: str
+    skew: float = 0.0  # synthetic: degrees counter-clockwise applied to the page first
 
 
 @dataclass
@@ -90,6 +93,10 @@ def jobs(args: argparse.Namespace) -> list[PageJob]:
         for _, row in rows.iterrows():
             gt = (DATA / row.gt_file).read_text(encoding="utf-8")
             out.append(PageJob(row.file, str(collection), 0, gt, str(row.tags)))
+    phototest = (DATA / "tesseract_test" / "phototest.gt.txt").read_text(encoding="utf-8")
+    for angle in SYNTHETIC_SKEWS[: args.limit] if args.limit else SYNTHETIC_SKEWS:
+        out.append(PageJob("tesseract_test/phototest.tif", "synthetic skew (phototest)", 0,
+                           phototest, "skewed", skew=angle))
     if not args.no_pdfs:
         linn = (DATA / "ocrmypdf_pdfs" / "linn.txt").read_text(encoding="utf-8")
         names = LINN_DERIVED if args.limit is None else LINN_DERIVED[: args.limit]
@@ -157,9 +164,23 @@ def score_page(job: PageJob) -> PageScore:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     path = DATA / job.file
     data = path.read_bytes()
+    if job.skew:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            turned = img.convert("L").rotate(job.skew, expand=True, fillcolor=255,
+                                             resample=Image.Resampling.BICUBIC)
+            buf = io.BytesIO()
+            turned.save(buf, format="PNG", dpi=(200, 200))
+            data = buf.getvalue()
     page = next(p for p in iter_pages(data, EVERYTHING) if p.index == job.page)
     t0 = time.perf_counter()
-    if path.suffix.lower() == ".pdf":
+    if job.skew:
+        with tempfile.TemporaryDirectory() as tmp:
+            png = Path(tmp) / "page.png"
+            png.write_bytes(data)
+            stock = stock_tesseract(png)
+    elif path.suffix.lower() == ".pdf":
         assert page.image is not None
         from PIL import Image
 
@@ -233,7 +254,7 @@ def summarise(scores: list[PageScore]) -> dict[str, Any]:
         ours_text = s.variants[s.chosen["ours"]]
         ours_c = cer(ref, ours_text, case_insensitive=True)
         groups = [s.job.collection]
-        if not s.job.collection.startswith("ocrmypdf"):
+        if not s.job.collection.startswith(("ocrmypdf", "synthetic")):
             groups.append("ALL (manifest pages)")
             if any(t in s.job.tags for t in ("rotat", "skew")):
                 groups.append("rotated/skewed")
@@ -265,7 +286,8 @@ def summarise(scores: list[PageScore]) -> dict[str, Any]:
             fields[who]["date"] += got["date"] == parse_date(truth.date)  # type: ignore[index]
             fields[who]["total"] += got["total"] == parse_amount(truth.total)  # type: ignore[index]
     clean = [p for p in pages
-             if p["stock_cer"] < 0.05 and not p["collection"].startswith("ocrmypdf")]
+             if p["stock_cer"] < 0.05
+             and not p["collection"].startswith(("ocrmypdf", "synthetic"))]
     worst_clean = max(clean, key=lambda p: p["ours_cer"] - p["stock_cer"]) if clean else None
     return {"table": table, "configs": configs, "fields": fields, "pages": pages,
             "worst_clean": worst_clean}

@@ -19,7 +19,14 @@ from actors.ocr.errors import (
     PriorTextError,
     UnsupportedFormatError,
 )
-from actors.ocr.loading import DocType, PageImage, count_pages, detect_type, iter_pages
+from actors.ocr.loading import (
+    DocType,
+    PageImage,
+    check_limits,
+    count_pages,
+    detect_type,
+    iter_pages,
+)
 from actors.ocr.models import DocumentResult, PageResult, Word
 from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
 from actors.ocr.pipeline import PageOutcome, ocr_page, process_document
@@ -48,6 +55,7 @@ __all__ = [
     "TextLayerMode",
     "UnsupportedFormatError",
     "Word",
+    "check_limits",
     "count_pages",
     "detect_type",
     "iter_pages",

@@ -76,6 +76,14 @@ def check_size(data: bytes, options: OcrOptions) -> None:
         raise DocumentSizeError(f"document has {len(data)} bytes, limit is {options.max_bytes}")
 
 
+def check_limits(data: bytes, options: OcrOptions) -> DocType:
+    """Size, type and page-count limits, checked without decoding any pixels."""
+    check_size(data, options)
+    kind = detect_type(data)
+    _check_pages(count_pages(data), options)
+    return kind
+
+
 def count_pages(data: bytes) -> int:
     """Number of pages, without decoding any pixels."""
     kind = detect_type(data)

@@ -82,8 +82,10 @@ class OcrOptions:
     """Options of :func:`actors.ocr.process_document`.
 
     Limits: ``max_bytes`` (input size), ``max_pages``, ``max_pixels_per_page`` (raster pages;
-    PDF pages are rendered at a lower DPI when ``dpi`` would exceed it), ``page_timeout_s``
-    (per Tesseract call). ``None`` disables a limit.
+    PDF pages are rendered at a lower DPI when ``dpi`` would exceed it; Pillow refuses
+    images above ~89 Mpx whatever this says), ``page_timeout_s`` (per page: the first
+    Tesseract pass must finish in it, else :class:`PageTimeoutError`; AUTO's extra variants
+    only use what is left of it). ``None`` disables a limit.
     """
 
     lang: str = "eng"

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from actors.ocr import preprocess as pp
-from actors.ocr.errors import OcrEngineError, PriorTextError
-from actors.ocr.loading import DocType, PageImage, detect_type, iter_pages, pdf_text_layers
+from actors.ocr.errors import OcrEngineError, PageTimeoutError, PriorTextError
+from actors.ocr.loading import DocType, PageImage, check_limits, iter_pages, pdf_text_layers
 from actors.ocr.models import DocumentResult, PageResult, Word
 from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
 from actors.ocr.pdf_output import OriginalPage, PdfPart, merge_pdfs
@@ -136,21 +136,29 @@ def _enabled_cleanups(pre: PreprocessOptions) -> list[str]:
 # -- recognition -----------------------------------------------------------------------------
 
 
-def run_variant(variant: Variant, options: OcrOptions) -> Recognition:
-    """Recognise ``variant`` once (cached on it)."""
+def run_variant(variant: Variant, options: OcrOptions,
+                timeout_s: float | None = None) -> Recognition:
+    """Recognise ``variant`` once (cached on it); ``timeout_s`` defaults to the page's."""
     if variant.recognition is None:
         t0 = time.perf_counter()
         variant.recognition = recognize(
             variant.image, lang=options.lang, psm=options.psm, dpi=variant.dpi,
-            timeout_s=options.page_timeout_s, hocr=options.hocr, pdf=options.pdf,
+            timeout_s=timeout_s or options.page_timeout_s, hocr=options.hocr,
+            pdf=options.pdf,
             encoded=variant.encoded,
         )
         variant.seconds = round(time.perf_counter() - t0, 3)
     return variant.recognition
 
 
-def _osd(variant: Variant, options: OcrOptions) -> Orientation | None:
-    return detect_orientation(variant.image, timeout_s=options.page_timeout_s, dpi=variant.dpi)
+def _osd(variant: Variant, options: OcrOptions,
+         timeout_s: float | None = None) -> Orientation | None:
+    return detect_orientation(variant.image, timeout_s=timeout_s or options.page_timeout_s,
+                              dpi=variant.dpi)
+
+
+# AUTO stops trying variants when less than this is left of the page timeout.
+MIN_VARIANT_BUDGET_S = 1.0
 
 
 def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
@@ -173,20 +181,41 @@ def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
                 chain.name = "single"
         run_variant(chain, options)
         return [chain]
+    # The page timeout bounds the whole page: the first pass may use all of it; variants
+    # only run in what is left and are dropped (not fatal) when they run out of time.
+    deadline = (None if options.page_timeout_s is None
+                else time.monotonic() + options.page_timeout_s)
+
+    def budget() -> float | None:
+        return None if deadline is None else deadline - time.monotonic()
+
+    def out_of_time() -> bool:
+        left = budget()
+        return left is not None and left < MIN_VARIANT_BUDGET_S
+
     variants = [base]
     first = run_variant(base, options)
-    if first.score >= pre.confident_score:
+    if first.score >= pre.confident_score or out_of_time():
         return variants
     ready = prepared(base, pre, options.max_pixels_per_page)
-    for name in _enabled_cleanups(pre):
-        variants.append(ready.derive(name, CLEANUPS[name](ready.image), name))
-    if pre.orientation:
-        osd = _osd(ready, options)
+    candidates = [ready.derive(name, CLEANUPS[name](ready.image), name)
+                  for name in _enabled_cleanups(pre)]
+    if pre.orientation and not out_of_time():
+        try:
+            osd = _osd(ready, options, budget())
+        except PageTimeoutError:
+            osd = None
         if osd is not None and osd.rotate:
             # OSD alone flips upright receipts; the rotated page must also win on confidence.
-            variants.append(rotated(ready, osd.rotate, pre))
-    for variant in variants[1:]:
-        run_variant(variant, options)
+            candidates.append(rotated(ready, osd.rotate, pre))
+    for variant in candidates:
+        if out_of_time():
+            break
+        try:
+            run_variant(variant, options, budget())
+        except PageTimeoutError:
+            break
+        variants.append(variant)
     return variants
 
 
@@ -286,7 +315,7 @@ def process_document(data: bytes, options: OcrOptions | None = None) -> Document
     options = options or OcrOptions()
     started = time.perf_counter()
     check_languages(options.lang)
-    doc_type = detect_type(data)
+    doc_type = check_limits(data, options)
     render = pages_to_ocr(data, options.text_layer) if doc_type is DocType.PDF else None
     pages: list[PageResult] = []
     pdf_parts: list[PdfPart] = []

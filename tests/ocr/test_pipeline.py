@@ -4,6 +4,7 @@ PDF text-layer modes, limits and options errors."""
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -14,6 +15,7 @@ from pypdf import PdfReader
 from actors.ocr import (
     InvalidOptionsError,
     OcrOptions,
+    PageLimitError,
     PageTimeoutError,
     PreprocessOptions,
     PriorTextError,
@@ -165,3 +167,14 @@ def test_blank_page_gives_empty_text() -> None:
     data = encode(Image.new("L", (600, 800), 255), "PNG")
     result = process_document(data, OcrOptions(strategy=Strategy.SINGLE))
     assert result.text.strip() == "" and result.pages[0].words == []
+
+
+def test_limits_are_checked_before_any_ocr() -> None:
+    pages = [text_page(SENTENCES[:1], size=(300, 100), top=10)] * 3
+    data = multipage(pages, "TIFF")
+    started = time.perf_counter()
+    with pytest.raises(PageLimitError):
+        process_document(data, OcrOptions(max_pages=2))
+    with pytest.raises(PageLimitError):
+        process_document(text_pdf(["a", "b", "c"]), OcrOptions(max_pages=2))
+    assert time.perf_counter() - started < 5  # refused up front, nothing was OCRed
