@@ -40,6 +40,7 @@ from actors.ocr.metrics import cer, wer
 from actors.ocr.options import OcrOptions, Strategy, TextLayerMode
 from actors.ocr.pipeline import (
     CLEANUPS,
+    SKEW_GATE_DEG,
     Variant,
     choose,
     original,
@@ -54,7 +55,9 @@ from actors.ocr.processors.receipts import ReceiptProcessor
 
 DATA = Path(os.environ.get("ARMILLARY_SHARED_DIR",
                            Path(__file__).resolve().parents[2] / "shared")) / "data" / "ocr"
-DEFAULT = OcrOptions(strategy=Strategy.AUTO, text_layer=TextLayerMode.FORCE)
+# A generous page timeout: the table shows the method, not how loaded the machine was.
+DEFAULT = OcrOptions(strategy=Strategy.AUTO, text_layer=TextLayerMode.FORCE,
+                     page_timeout_s=900)
 # Every cleanup step is recognised once; configurations are subsets of those variants.
 EVERYTHING = replace(DEFAULT, preprocess=replace(DEFAULT.preprocess, contrast=True,
                                                  binarize=True))
@@ -125,13 +128,18 @@ def _without_geometry(page: PageImage, variants: list[Variant], flag: str) -> li
     are reused, so only pages where the step did something cost new OCR passes."""
     pre = replace(DEFAULT.preprocess, **{flag: False})
     options = replace(DEFAULT, preprocess=pre)
-    default = [v for v in variants[1:] if any(_is_step(v.name, s) for s in
-                                              [*DEFAULT_STEPS, "rotation"])]
+    default = [v for v in variants if v.name != "original" and any(
+        _is_step(v.name, s) for s in [*DEFAULT_STEPS, "rotation"])]
+    first = _original(variants)
     touched = [v for v in default if any(step.startswith(flag) for step in v.steps)]
     if not touched:
-        return [variants[0], *default]
+        return [v for v in variants if v.name in ("original", "deskew") or v in default]
     ready = prepared(original(page, pre), pre, options.max_pixels_per_page)
-    out = [variants[0]]
+    out = [first]
+    if abs(ready.skew) >= SKEW_GATE_DEG:
+        straight = ready.derive(f"deskew@no-{flag}", ready.image, "straightened")
+        run_variant(straight, options)
+        out.insert(0, straight)
     for v in default:
         if v.name.startswith("rotate"):
             new = rotated(ready, v.rotation, pre)
@@ -143,15 +151,20 @@ def _without_geometry(page: PageImage, variants: list[Variant], flag: str) -> li
     return out
 
 
+def _original(variants: list[Variant]) -> Variant:
+    return next(v for v in variants if v.name == "original")
+
+
 def ablation_configs(page: PageImage, variants: list[Variant]) -> dict[str, list[Variant]]:
     steps = [*DEFAULT_STEPS, "rotation"]
-    default = [variants[0]] + [v for v in variants[1:]
-                               if any(_is_step(v.name, s) for s in steps)]
-    configs: dict[str, list[Variant]] = {"ours": default, "original only": variants[:1]}
+    first = _original(variants)
+    default = [v for v in variants if v.name in ("original", "deskew")
+               or any(_is_step(v.name, s) for s in steps)]
+    configs: dict[str, list[Variant]] = {"ours": default, "original only": [first]}
     for step in steps:
         configs[f"ours - {step}"] = [v for v in default if not _is_step(v.name, step)]
-        configs[f"original + {step} only"] = [variants[0]] + [
-            v for v in variants[1:] if _is_step(v.name, step)]
+        configs[f"original + {step} only"] = [first] + [
+            v for v in variants if _is_step(v.name, step)]
     for step in CLEANUPS:
         if step not in DEFAULT_STEPS:
             configs[f"ours + {step}"] = default + [v for v in variants if v.name == step]

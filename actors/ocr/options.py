@@ -58,6 +58,7 @@ class PreprocessOptions:
     target_dpi: int = 300
     min_height_px: int = 2000
     max_scale: float = 4.0
+    max_upscaled_pixels: int = 20_000_000
     deskew: bool = True
     border_removal: bool = True
     denoise: bool = True

@@ -89,9 +89,10 @@ def prepared(base: Variant, pre: PreprocessOptions, max_pixels: int | None) -> V
     if pre.grayscale and out.image.ndim == 3:
         out = out.derive(out.name, pp.to_gray(out.image), "grayscale")
     if pre.rescale:
+        cap = min(max_pixels or pre.max_upscaled_pixels, pre.max_upscaled_pixels)
         factor = pp.rescale_factor(
             out.image.shape, out.dpi, target_dpi=pre.target_dpi,
-            min_height_px=pre.min_height_px, max_scale=pre.max_scale, max_pixels=max_pixels,
+            min_height_px=pre.min_height_px, max_scale=pre.max_scale, max_pixels=cap,
         )
         if factor != 1.0:
             image, m = pp.rescale(out.image, factor)
@@ -159,13 +160,17 @@ def _osd(variant: Variant, options: OcrOptions,
 
 # AUTO stops trying variants when less than this is left of the page timeout.
 MIN_VARIANT_BUDGET_S = 1.0
+# AUTO: a page skewed at least this much is tried deskewed even when Tesseract is confident
+# on it as given (skewed lines read with high word confidence but in a jumbled order).
+SKEW_GATE_DEG = 1.0
 
 
 def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
     """The recognised variants of one page, in the order :func:`choose` considers them.
 
     SINGLE: one variant. AUTO: the page as given; when its confidence is below
-    ``confident_score``, one variant per enabled cleanup step plus the OSD rotation.
+    ``confident_score`` or the page is skewed (then the straightened page comes first), one
+    variant per enabled cleanup step plus the OSD rotation.
     """
     pre = options.preprocess
     base = original(page, pre)
@@ -193,13 +198,22 @@ def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
         left = budget()
         return left is not None and left < MIN_VARIANT_BUDGET_S
 
+    ready = prepared(base, pre, options.max_pixels_per_page)
+    skewed = abs(ready.skew) >= SKEW_GATE_DEG
     variants = [base]
     first = run_variant(base, options)
-    if first.score >= pre.confident_score or out_of_time():
+    if (first.score >= pre.confident_score and not skewed) or out_of_time():
         return variants
-    ready = prepared(base, pre, options.max_pixels_per_page)
     candidates = [ready.derive(name, CLEANUPS[name](ready.image), name)
                   for name in _enabled_cleanups(pre)]
+    if skewed:
+        # The straightened page goes first: the page as given must beat it to be kept.
+        straight = ready.derive("deskew", ready.image, "straightened")
+        try:
+            run_variant(straight, options, budget())
+            variants.insert(0, straight)
+        except PageTimeoutError:
+            return variants
     if pre.orientation and not out_of_time():
         try:
             osd = _osd(ready, options, budget())
