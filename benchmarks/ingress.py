@@ -60,8 +60,13 @@ def wrk(url: str, token: str, clients: int, seconds: int, setup: str) -> Run:
         capture_output=True, text=True, check=True,
     ).stdout
     os.unlink(script.name)
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    # anchored: a stdev column such as "62.50%" must not be read as the 50th percentile
+    percentile = {p: re.search(rf"^\s+{p}%\s+([\d.]+\w+)\s*$", out, re.MULTILINE)
+                  for p in (50, 99)}
+    if not all(percentile.values()):
+        raise RuntimeError(f"wrk measured nothing against {url}:\n{out}")
+    p50 = _ms(percentile[50].group(1))  # type: ignore[union-attr]
+    p99 = _ms(percentile[99].group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return Run(setup, clients, p50, p99, rps, int(bad.group(1)) if bad else 0)
