@@ -178,3 +178,13 @@ def test_limits_are_checked_before_any_ocr() -> None:
     with pytest.raises(PageLimitError):
         process_document(text_pdf(["a", "b", "c"]), OcrOptions(max_pages=2))
     assert time.perf_counter() - started < 5  # refused up front, nothing was OCRed
+
+
+def test_skewed_page_is_read_straightened() -> None:
+    skewed = upright_page().rotate(8, expand=True, fillcolor=255,
+                                   resample=Image.Resampling.BICUBIC)
+    page = PageImage(0, np.asarray(skewed), 300.0)
+    variants = recognize_variants(page, OcrOptions(preprocess=ROTATION_ONLY))
+    best = choose(variants)
+    assert abs(best.skew - 8) < 0.5
+    assert best.recognition is not None and recall(best.recognition.text) > 0.9
