@@ -300,12 +300,13 @@ def run_batch(
 ) -> BatchSummary:
     """OCR every page under ``src`` into ``out`` (see the module docstring for the layout).
 
+    ``options`` defaults to ``OcrOptions(text_layer="skip")`` (PDF text layers are kept).
     Uses the initialised Ray instance, else ``ray.init(address=ray_address)``: inside a Ray
     job that is the job's cluster; ``"local"`` forces a new local instance. Returns counts;
     raises :class:`BatchSourceError` / :class:`BatchLockedError`.
     """
     started = time.perf_counter()
-    options = options or OcrOptions()
+    options = options or OcrOptions(text_layer=TextLayerMode.SKIP)
     src_path, out_path = Path(src), Path(out)
     store = PartStore(out_path)
     summary = BatchSummary(output=str(out_path / "pages.parquet"))
