@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,10 @@ def up(settings: Settings) -> int:
         serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
         serve.run(build_app(AppArgs()), name=APP_NAME, route_prefix="/", blocking=False)
         _announce(settings, admin, created)
-        _wait_for_signal()
+        from cluster import crypto
+
+        bootstrap = crypto.start(settings)  # background: history, first model, market feed
+        _wait_for_signal(bootstrap.poll if bootstrap else None)
         print("\nshutting down ...", flush=True)
         serve.shutdown()
     finally:
@@ -109,7 +113,8 @@ def _announce(settings: Settings, admin: str, created: bool) -> None:
     )
 
 
-def _wait_for_signal() -> None:
+def _wait_for_signal(tick: Callable[[], None] | None = None) -> None:
+    """Sleep until SIGINT/SIGTERM, calling ``tick`` (progress reports) every half second."""
     stop = False
 
     def handler(signum: int, frame: Any) -> None:
@@ -120,6 +125,11 @@ def _wait_for_signal() -> None:
     signal.signal(signal.SIGINT, handler)
     while not stop:
         time.sleep(0.5)
+        if tick is not None and not stop:
+            try:
+                tick()
+            except Exception as exc:  # a report must never stop the suite
+                print(f"(progress report failed: {exc})", file=sys.stderr, flush=True)
 
 
 def down(settings: Settings, timeout_s: float = 60) -> int:

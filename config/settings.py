@@ -110,6 +110,36 @@ class Settings(BaseSettings):
     ocr_pages_table: str = Field("ocr_pages", pattern=r"^[A-Za-z_]\w{0,63}$")
     """Warehouse tables: pages of uploaded documents; pages of batch runs."""
 
+    # crypto price prediction
+    shared_dir: Path | None = None
+    """The read-only shared folder with real data; None: ../shared next to the repo."""
+    crypto_interval: str = "1h"
+    crypto_horizons: tuple[int, ...] = (1,)
+    """Horizons (candles ahead) served; one registered model each. JSON list in the env."""
+    crypto_max_model_age_s: float = Field(30 * 86_400.0, gt=0)
+    """Predictions are refused (503) from a model registered longer ago than this."""
+    crypto_refresh_s: float = Field(5.0, ge=0)
+    """How often a replica re-checks the registry and the newest stored candle."""
+    crypto_batching: bool = True
+    crypto_max_batch_size: int = Field(32, ge=1, le=1024)
+    crypto_batch_wait_s: float = Field(0.002, ge=0, le=1)
+    crypto_cache_predictions: bool = True
+    crypto_prediction_ttl_s: float = Field(7 * 86_400.0, gt=0)
+    crypto_num_cpus: float = Field(0.25, gt=0)
+    crypto_ingress_cache_s: float = Field(1.0, ge=0)
+    """The ingress may answer a repeated prediction request from memory for this long (0: off);
+    the Crypto deployment's user_config decides (``ingress_cache_s``)."""
+    crypto_bootstrap: bool = True
+    """`armillary up`: train a first model in the background when none is registered, and
+    start the market feed."""
+    crypto_feed: str = Field("replay", pattern="^(replay|live|off)$")
+    crypto_replay_speed: float = Field(360.0, gt=0)
+    """Replay: seconds of market time per second (360: an hourly candle every 10 s)."""
+    crypto_feed_exchange: str | None = None
+    """ccxt exchange id for the live feed (e.g. binance); only used with crypto_feed=live."""
+    crypto_feed_network: bool = False
+    """The live feed may use the network (off by default: nothing leaves the machine)."""
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

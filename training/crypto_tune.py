@@ -12,6 +12,14 @@ epoch on the newer part (``val_mae``, ``val_mase``, ...), reporting with
 with the same ``--storage-path``/``--name`` (``Tuner.can_restore`` / ``Tuner.restore``), and
 trials resume from their last checkpoint. The validation slice chooses hyperparameters, so its
 scores are optimistic: judge the chosen model with the walk-forward benchmark.
+
+With ``--register`` (as a Ray job: ``ray job submit -- python -m training.crypto_tune ...
+--register``) the best trial's configuration is backtested walk-forward on the same candles
+(retrained per fold, scored against persistence), and its artifact is copied into the artifact
+store (``<data_dir>/artifacts/crypto/``) with that report and registered as the current version
+of ``crypto-<symbol>-<interval>-h<horizon>`` in the model registry of the settings
+(``ARMILLARY_DATABASE_URL``, ``ARMILLARY_DATA_DIR``); serving replicas pick it up on their next
+registry check.
 """
 
 from __future__ import annotations
@@ -272,6 +280,68 @@ def _data_settings(settings: TuneSettings, version: str) -> dict[str, Any]:
     }
 
 
+def register_outcome(
+    outcome: TuneOutcome,
+    settings: TuneSettings,
+    *,
+    backtest_folds: int = 2,
+    backtest_test_size: int = 250,
+) -> dict[str, Any]:
+    """Backtest the best configuration walk-forward, copy the best artifact into the artifact
+    store with the report, and register it; returns the registry record."""
+    import asyncio
+
+    from actors.crypto.registry import (
+        MODEL_KEY,
+        model_name,
+        new_artifact_dir,
+        register_artifact,
+        report_to_dict,
+    )
+    from actors.crypto.walkforward import walk_forward
+    from config.settings import load_settings
+    from storage.records.models import ModelRegistry
+    from storage.registry import open_backend
+    from training.crypto_train import QuickTrainConfig, fold_layout
+
+    app = load_settings()
+    candles, _, symbol, interval = load_split(_data_settings(settings, outcome.code_version))
+    best = SequenceConfig.from_dict({**outcome.config, "epochs": settings.max_epochs})
+    features = FeatureConfig()
+
+    def factory() -> SequenceForecaster:
+        return SequenceForecaster(outcome.horizon, best, features, symbol=symbol,
+                                  interval=interval)
+
+    layout = fold_layout(
+        len(candles),
+        QuickTrainConfig(horizon=outcome.horizon, folds=backtest_folds,
+                         test_size=backtest_test_size),
+    )
+    report = report_to_dict(walk_forward(candles, {MODEL_KEY: factory}, layout))
+    name = model_name(symbol, interval, outcome.horizon)
+    target = new_artifact_dir(app.data_dir, name)
+    shutil.copytree(outcome.artifact_dir, target)
+    source = {"kind": "file", "path": _data_settings(settings, "")["data_path"],
+              "rows": len(candles), "tune_experiment": outcome.experiment_path}
+
+    async def store() -> dict[str, Any]:
+        db = open_backend("database", app.url("database"))
+        await db.connect()
+        try:
+            await db.migrate()
+            record = await register_artifact(
+                ModelRegistry(db), target, code_version=outcome.code_version, source=source,
+                backtest=report,
+                extra_metrics={"validation": outcome.metrics, "tuned": True},
+            )
+        finally:
+            await db.close()
+        return asdict(record)
+
+    return asyncio.run(store())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="OHLCV CSV (CCXT or CryptoDataDownload)")
@@ -286,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="crypto_tune")
     parser.add_argument("--output-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--register", action="store_true",
+                        help="backtest the best trial and register it in the model registry")
+    parser.add_argument("--backtest-folds", type=int, default=2)
     args = parser.parse_args(argv)
     outcome = run_tune(
         TuneSettings(
@@ -303,7 +376,15 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
         )
     )
-    print(json.dumps(outcome.to_dict(), indent=2))
+    result: dict[str, Any] = outcome.to_dict()
+    if args.register:
+        tune_settings = TuneSettings(data_path=args.data, symbol=args.symbol,
+                                     horizon=args.horizon, last_rows=args.last_rows or None,
+                                     max_epochs=args.max_epochs)
+        result["registered"] = register_outcome(
+            outcome, tune_settings, backtest_folds=args.backtest_folds
+        )
+    print(json.dumps(result, indent=2, default=str))
     return 0
 
 

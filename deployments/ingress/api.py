@@ -15,7 +15,15 @@ from deployments.ingress.context import IngressContext
 from deployments.ingress.errors import install_error_handlers
 from deployments.ingress.logs import configure_json_logging
 from deployments.ingress.middleware import RequestMiddleware
-from deployments.ingress.routes import analytics, analytics_reports, auth, ocr, system, users
+from deployments.ingress.routes import (
+    analytics,
+    analytics_reports,
+    auth,
+    crypto,
+    ocr,
+    system,
+    users,
+)
 from deployments.ingress.services import ServiceClient
 from deployments.ingress.web import web_app
 from storage.stores import Stores
@@ -47,7 +55,7 @@ def create_api(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (system, auth, users, analytics, analytics_reports, ocr):
+    for module in (system, auth, users, analytics, analytics_reports, crypto, ocr):
         app.include_router(module.router)
     web = web_app(web_dist)  # the built web interface at / (last: API routes come first)
     if web is not None:
