@@ -56,7 +56,7 @@ def test_request_id_generated_or_propagated(api: Api) -> None:
 
 def test_errors_are_json_with_request_id(api: Api) -> None:
     for response in (
-        api.client.get("/nope"),
+        api.client.get("/api/v1/nope"),
         api.client.delete("/health"),
         api.client.post("/api/v1/users", content=b"{not json", headers={
             **api.bearer("admin"), "content-type": "application/json"}),
