@@ -194,6 +194,13 @@ const scenarios = [
     await page.getByRole('link', { name: 'Crypto' }).click();
     // the WebSocket subscribes (through the CSP's connect-src 'self')
     await page.getByTestId('live-status').filter({ hasText: 'live: open' }).waitFor({ timeout: 30_000 });
+    // a live prediction arrives: `armillary up` trains the first model in the background,
+    // then the market feed replays a candle every few seconds and each one is predicted
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="live-count"]')?.textContent ?? '0') > 0,
+      null,
+      { timeout: 300_000 },
+    );
     await shot(page, '06-crypto');
     await page.close();
   }],
