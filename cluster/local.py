@@ -14,6 +14,7 @@ from typing import Any
 
 from config.settings import Settings
 from deployments.ingress.roles import Role
+from storage.errors import redact
 from storage.stores import KINDS, Stores, open_stores
 
 APP_NAME = "armillary"
@@ -107,7 +108,7 @@ def _announce(settings: Settings, admin: str, created: bool) -> None:
         f"admin user {admin!r} {'created' if created else 'exists'}; password: {password_note}\n"
         f"log in:  curl -s -X POST {base}/api/v1/auth/token "
         f"-d 'username={admin}&password=...'\n"
-        "stores: " + ", ".join(f"{k}={settings.url(k)}" for k in KINDS) + "\n"
+        "stores: " + ", ".join(f"{k}={redact(settings.url(k))}" for k in KINDS) + "\n"
         "Ctrl-C (or `armillary down`) stops everything.",
         flush=True,
     )
