@@ -1,8 +1,6 @@
 """Calling the analytics service from a route, with its typed errors turned into 4xx.
 
-An exception raised inside a Serve replica reaches the ingress as a Ray error that
-subclasses the original type (so `except AnalyticsError` works) and keeps the original
-as `.cause`, whose message is what the client sees (never a traceback)."""
+Errors raised in the replica arrive as themselves (`HandleClient` unwraps Ray's wrapper)."""
 
 from __future__ import annotations
 
@@ -33,14 +31,10 @@ def status_for(exc: AnalyticsError) -> int:
     return 400
 
 
-def message_of(exc: BaseException) -> str:
-    cause = getattr(exc, "cause", None)
-    return str(cause if isinstance(cause, BaseException) else exc)
+def api_error(exc: Exception) -> ApiError | None:
+    return ApiError(status_for(exc), str(exc)) if isinstance(exc, AnalyticsError) else None
 
 
 async def call(ctx: IngressContext, method: str, *args: Any, **kwargs: Any) -> Any:
     """`method` of the analytics service; `AnalyticsError` -> `ApiError` 4xx."""
-    try:
-        return await ctx.service(SERVICE).call(method, *args, **kwargs)
-    except AnalyticsError as exc:
-        raise ApiError(status_for(exc), message_of(exc)) from None
+    return await ctx.call(SERVICE, method, *args, translate=api_error, **kwargs)

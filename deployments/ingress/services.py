@@ -13,13 +13,22 @@ class ServiceClient(Protocol):
 
 
 class HandleClient:
-    """Calls a Serve deployment through its `DeploymentHandle`."""
+    """Calls a Serve deployment through its `DeploymentHandle`. An exception raised in the
+    replica is re-raised here as itself (Ray delivers it wrapped in a `RayTaskError` whose
+    text is a traceback), so callers see the same errors as with `LocalClient`."""
 
     def __init__(self, handle: Any) -> None:
         self._handle = handle
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return await getattr(self._handle, method).remote(*args, **kwargs)
+        from ray.exceptions import RayTaskError
+
+        try:
+            return await getattr(self._handle, method).remote(*args, **kwargs)
+        except RayTaskError as exc:
+            if isinstance(exc.cause, Exception):
+                raise exc.cause from None
+            raise
 
 
 class LocalClient:

@@ -41,35 +41,25 @@ WS_BAD_REQUEST, WS_UNAUTHORIZED, WS_FORBIDDEN, WS_RATE_LIMITED = 4400, 4401, 440
 WS_TRY_AGAIN_LATER = 1013
 
 
-def _cause(exc: BaseException) -> BaseException:
-    """The exception raised in the replica (a Ray error wrapping it keeps it as ``cause``)."""
-    cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, BaseException) else exc
-
-
 def api_error(exc: BaseException, *, symbol_in_path: bool = True) -> ApiError | None:
     """The client-facing error for a crypto failure, or None when it is not one of ours."""
-    cause = _cause(exc)
-    if isinstance(cause, CryptoServiceError):
-        retry = {"Retry-After": str(cause.retry_after_s)} if cause.retry_after_s else None
-        return ApiError(cause.status, str(cause), retry)
-    if isinstance(cause, UnknownSymbolError):
-        return ApiError(404 if symbol_in_path else 422, str(cause))
-    if isinstance(cause, CryptoError):
-        return ApiError(422, str(cause))
+    if isinstance(exc, CryptoServiceError):
+        retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+        return ApiError(exc.status, str(exc), retry)
+    if isinstance(exc, UnknownSymbolError):
+        return ApiError(404 if symbol_in_path else 422, str(exc))
+    if isinstance(exc, CryptoError):
+        return ApiError(422, str(exc))
     return None
 
 
 async def call(
     ctx: IngressContext, method: str, *args: Any, symbol_in_path: bool = True
 ) -> Any:
-    try:
-        return await ctx.service(SERVICE).call(method, *args)
-    except Exception as exc:
-        mapped = api_error(exc, symbol_in_path=symbol_in_path)
-        if mapped is None:
-            raise
-        raise mapped from None
+    return await ctx.call(
+        SERVICE, method, *args,
+        translate=lambda exc: api_error(exc, symbol_in_path=symbol_in_path),
+    )
 
 
 Horizon = Annotated[
@@ -212,7 +202,7 @@ async def crypto_socket(websocket: WebSocket) -> None:
         if mapped is not None and mapped.status < 500:
             await _close(websocket, WS_BAD_REQUEST, mapped.detail)
         else:
-            log.warning("crypto service unavailable for a WebSocket: %s", _cause(exc))
+            log.warning("crypto service unavailable for a WebSocket: %s", exc)
             await _close(websocket, WS_TRY_AGAIN_LATER, "the crypto service is unavailable")
         return
     async with ctx.stores.eventbus.subscribe(info["channel"]) as subscription:

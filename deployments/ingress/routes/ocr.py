@@ -57,18 +57,16 @@ def status_for(exc: BaseException) -> int:
     return 400
 
 
-def message_of(exc: BaseException) -> str:
-    """The client-facing message (under Serve: of the original error, never a traceback)."""
-    cause = getattr(exc, "cause", None)
-    return str(cause if isinstance(cause, BaseException) else exc)
+def api_error(exc: Exception) -> ApiError | None:
+    """Typed OCR errors and unknown ids as client errors; anything else is not ours."""
+    if isinstance(exc, (OcrError, LookupError)):
+        return ApiError(status_for(exc), str(exc))
+    return None
 
 
 async def call(ctx: Context, method: str, *args: Any) -> Any:
     """`method` of the OCR service; typed OCR errors and unknown ids become ApiError."""
-    try:
-        return await ctx.service(SERVICE).call(method, *args)
-    except (OcrError, LookupError) as exc:
-        raise ApiError(status_for(exc), message_of(exc)) from None
+    return await ctx.call(SERVICE, method, *args, translate=api_error)
 
 
 def viewer(principal: Principal) -> str | None:
