@@ -11,7 +11,6 @@ import {
   useReportsQuery,
   useSegmentsQuery,
   useTargetingMutation,
-  type RootState,
   type UpliftCustomer,
 } from '@armillary/shared';
 import { Alert, Box, Button, Grid, LinearProgress, Link, Stack, TextField, Typography } from '@mui/material';
@@ -20,8 +19,7 @@ import { BarChart } from '../components/BarChart';
 import { DataTable, cellText } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Section } from '../components/Section';
-import { useClient } from '../clientContext';
-import { useStore } from 'react-redux';
+import { useFetchBlob } from '../useFetchBlob';
 import { useAppSelector } from '../store';
 
 type Row = Record<string, unknown>;
@@ -285,26 +283,13 @@ function Reports({ analyst }: { analyst: boolean }) {
   const [create, created] = useCreateReportMutation();
   const [jobId, setJobId] = useState<string | null>(null);
   const [downloadError, setDownloadError] = useState<string | null>(null);
-  const client = useClient();
-  const store = useStore<RootState>();
+  const fetchBlob = useFetchBlob();
 
   // Report files need the bearer token: fetch, then hand the browser a blob URL.
   const download = async (url: string, name: string) => {
     setDownloadError(null);
     try {
-      const token = await client.accessToken(store.getState, store.dispatch);
-      const r = await client.fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-      if (!r.ok) {
-        let data: unknown;
-        try {
-          data = await r.json();
-        } catch {
-          data = undefined;
-        }
-        setDownloadError(errorMessage({ status: r.status, data }));
-        return;
-      }
-      const href = URL.createObjectURL(await r.blob());
+      const href = URL.createObjectURL(await fetchBlob(url));
       const a = document.createElement('a');
       a.href = href;
       a.download = name;
