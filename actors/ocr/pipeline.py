@@ -318,6 +318,41 @@ def pages_to_ocr(data: bytes, mode: TextLayerMode) -> set[int] | None:
     return {i for i, (text, visible) in enumerate(layers) if not text or not visible}
 
 
+def recognise_page(
+    data: bytes, page: PageImage, options: OcrOptions
+) -> tuple[PageResult, PdfPart | None]:
+    """One page of ``data``: its kept text layer, or OCR; with the page's part of the
+    searchable PDF (None when OCR made none and ``options.pdf`` is off)."""
+    if page.image is None:
+        return text_layer_page(page), OriginalPage(data, page.index)
+    outcome = ocr_page(page, options)
+    if options.pdf and outcome.pdf is None:
+        raise OcrEngineError(f"tesseract produced no PDF for page {page.index + 1}")
+    return outcome.result, outcome.pdf
+
+
+def assemble(
+    doc_type: DocType,
+    pages: list[PageResult],
+    parts: list[PdfPart],
+    options: OcrOptions,
+    started: float,
+) -> DocumentResult:
+    """The document from its recognised pages: processor fields, the merged searchable PDF
+    (when ``options.pdf``) and timings since ``started`` (a ``perf_counter`` value)."""
+    timings = {"ocr": round(time.perf_counter() - started, 3)}
+    t0 = time.perf_counter()
+    fields = run_processors(
+        ProcessorInput(text="\n\n".join(p.text for p in pages), pages=[p.text for p in pages]),
+        options.processors,
+    )
+    timings["processors"] = round(time.perf_counter() - t0, 3)
+    merged = merge_pdfs(parts) if options.pdf else None
+    timings["total"] = round(time.perf_counter() - started, 3)
+    return DocumentResult(doc_type=str(doc_type), pages=pages, fields=fields,
+                          timings=timings, pdf=merged)
+
+
 def process_document(data: bytes, options: OcrOptions | None = None) -> DocumentResult:
     """OCR a PNG/JPEG/TIFF/PDF document given as bytes (type detected from content).
 
@@ -332,26 +367,10 @@ def process_document(data: bytes, options: OcrOptions | None = None) -> Document
     doc_type = check_limits(data, options)
     render = pages_to_ocr(data, options.text_layer) if doc_type is DocType.PDF else None
     pages: list[PageResult] = []
-    pdf_parts: list[PdfPart] = []
+    parts: list[PdfPart] = []
     for page in iter_pages(data, options, render=render):
-        if page.image is None:
-            pages.append(text_layer_page(page))
-            pdf_parts.append(OriginalPage(data, page.index))
-            continue
-        outcome = ocr_page(page, options)
-        pages.append(outcome.result)
-        if options.pdf:
-            if outcome.pdf is None:
-                raise OcrEngineError(f"tesseract produced no PDF for page {page.index + 1}")
-            pdf_parts.append(outcome.pdf)
-    timings = {"ocr": round(time.perf_counter() - started, 3)}
-    t0 = time.perf_counter()
-    fields = run_processors(
-        ProcessorInput(text="\n\n".join(p.text for p in pages), pages=[p.text for p in pages]),
-        options.processors,
-    )
-    timings["processors"] = round(time.perf_counter() - t0, 3)
-    merged = merge_pdfs(pdf_parts) if options.pdf else None
-    timings["total"] = round(time.perf_counter() - started, 3)
-    return DocumentResult(doc_type=str(doc_type), pages=pages, fields=fields,
-                          timings=timings, pdf=merged)
+        result, part = recognise_page(data, page, options)
+        pages.append(result)
+        if part is not None:
+            parts.append(part)
+    return assemble(doc_type, pages, parts, options, started)

@@ -1,10 +1,10 @@
 """One document, page by page, off the event loop, with a callback after every page.
 
-This is :func:`actors.ocr.process_document` unrolled over the same building blocks
-(`iter_pages`, `ocr_page`, `text_layer_page`, processors, PDF merge) so that the service can
-publish progress, keep page images and interleave the pages of several documents on its
-bounded thread pool; ``tests/deployments/test_ocr_service.py`` checks that both give the
-same text. (A per-page hook in ``process_document`` would let this module go away.)
+This is the loop of :func:`actors.ocr.process_document` over the same steps
+(`recognise_page` per page, then `assemble`), each run on the service's bounded thread
+pool so that the service can publish progress, keep page images and interleave the pages of
+several documents; ``tests/deployments/test_ocr_routes.py`` checks that both give the same
+text.
 
 pdfium is not thread-safe: every call that opens or renders a PDF holds :data:`PDFIUM`.
 """
@@ -16,13 +16,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-from actors.ocr.errors import CorruptDocumentError, OcrEngineError, OcrError, PageLimitError
+from actors.ocr.errors import CorruptDocumentError, OcrError, PageLimitError
 from actors.ocr.loading import DocType, PageImage, check_size, count_pages, detect_type, iter_pages
 from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
-from actors.ocr.pdf_output import OriginalPage, PdfPart, merge_pdfs
-from actors.ocr.pipeline import ocr_page, pages_to_ocr, text_layer_page
-from actors.ocr.processors import ProcessorInput, run_processors
+from actors.ocr.pdf_output import PdfPart
+from actors.ocr.pipeline import assemble, pages_to_ocr, recognise_page
 from actors.ocr.recognize import check_languages
 
 PDFIUM = threading.Lock()
@@ -85,29 +84,13 @@ async def ocr_document(data: bytes, options: OcrOptions, run: Runner,
     parts: list[PdfPart] = []
     try:
         while (page := await run(advance, pages_iter, None)) is not None:
-            if page.image is None:
-                result = text_layer_page(page)
-                parts.append(OriginalPage(data, page.index))
-            else:
-                outcome = await run(ocr_page, page, options)
-                result = outcome.result
-                if options.pdf:
-                    if outcome.pdf is None:
-                        raise OcrEngineError(f"tesseract produced no PDF for page {page.index + 1}")
-                    parts.append(outcome.pdf)
+            result, part = await run(recognise_page, data, page, options)
             pages.append(result)
+            if part is not None:
+                parts.append(part)
             await on_page(page, result)
     finally:
         close = getattr(pages_iter, "close", None)  # a generator: release the open document
         if close is not None:
             await run(_locked(close) if is_pdf else close)
-    timings = {"ocr": round(time.perf_counter() - started, 3)}
-    t0 = time.perf_counter()
-    text_input = ProcessorInput(text="\n\n".join(p.text for p in pages),
-                                pages=[p.text for p in pages])
-    fields = await run(run_processors, text_input, options.processors)
-    timings["processors"] = round(time.perf_counter() - t0, 3)
-    merged = await run(merge_pdfs, parts) if options.pdf else None
-    timings["total"] = round(time.perf_counter() - started, 3)
-    return DocumentResult(doc_type=str(doc_type), pages=pages, fields=fields, timings=timings,
-                          pdf=merged)
+    return await run(assemble, doc_type, pages, parts, options, started)
