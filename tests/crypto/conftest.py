@@ -12,22 +12,13 @@ import pytest
 
 from config.settings import Settings
 from deployments.crypto import CryptoService
-from storage.registry import open_backend
 from storage.stores import Stores
+from tests.deployments.conftest import make_stores
 
 
 @pytest.fixture
 async def crypto_stores(tmp_path: Path, chdb_warehouse: Any) -> AsyncIterator[Stores]:
-    suffix = uuid.uuid4().hex[:10]
-    stores = Stores(
-        database=open_backend("database", f"sqlite:///{tmp_path}/crypto.db"),
-        cache=open_backend("cache", f"memory://crypto-{suffix}"),
-        eventbus=open_backend("eventbus", f"memory://crypto-{suffix}"),
-        timeseries=open_backend(
-            "timeseries", f"warehouse://ts_crypto_{suffix}", warehouse=chdb_warehouse
-        ),
-        warehouse=chdb_warehouse,
-    )
+    stores = make_stores(tmp_path, chdb_warehouse)
     await stores.database.connect()
     await stores.database.migrate()
     yield stores

@@ -5,6 +5,7 @@ runs the app's lifespan."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,15 @@ PASSWORD = "correct horse battery"
 
 def make_stores(tmp_path: Path, warehouse: Any, cache_url: str = "memory://t",
                 database_url: str | None = None) -> Stores:
+    """Embedded stores for one test: a SQLite file in `tmp_path`, in-process cache and bus,
+    and a time-series table of its own in the session's shared chDB `warehouse`."""
     return Stores(
         database=open_backend("database", database_url or f"sqlite:///{tmp_path}/db.sqlite"),
         cache=open_backend("cache", cache_url),
         eventbus=open_backend("eventbus", "memory://t"),
-        timeseries=open_backend("timeseries", "warehouse://ts_ingress", warehouse=warehouse),
+        timeseries=open_backend(
+            "timeseries", f"warehouse://ts_{uuid.uuid4().hex[:10]}", warehouse=warehouse
+        ),
         warehouse=warehouse,
     )
 

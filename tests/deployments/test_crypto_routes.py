@@ -17,10 +17,8 @@ from actors.crypto_feed import FeedConfig, MarketFeed
 from config.settings import Settings
 from deployments.crypto import CryptoService
 from deployments.ingress.roles import Role
-from storage.registry import open_backend
-from storage.stores import Stores
 from tests.crypto.models import SYMBOL, candles_csv, register, tiny_models
-from tests.deployments.conftest import Api
+from tests.deployments.conftest import Api, make_stores
 
 C = "/api/v1/crypto"
 
@@ -30,15 +28,7 @@ def crypto_api(
     make_api: Callable[..., Api], tmp_path: Path, chdb_warehouse: Any
 ) -> Iterator[tuple[Api, CryptoService]]:
     suffix = uuid.uuid4().hex[:10]
-    stores = Stores(
-        database=open_backend("database", f"sqlite:///{tmp_path}/db.sqlite"),
-        cache=open_backend("cache", f"memory://routes-{suffix}"),
-        eventbus=open_backend("eventbus", f"memory://routes-{suffix}"),
-        timeseries=open_backend(
-            "timeseries", f"warehouse://ts_routes_{suffix}", warehouse=chdb_warehouse
-        ),
-        warehouse=chdb_warehouse,
-    )
+    stores = make_stores(tmp_path, chdb_warehouse)
     settings = Settings(environment="test", data_dir=tmp_path, crypto_refresh_s=0.0,
                         crypto_ingress_cache_s=0.3)
     core = CryptoService(settings, stores, table=f"crypto_candles_{suffix}")
