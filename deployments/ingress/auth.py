@@ -143,7 +143,9 @@ class AuthService:
             key = await self.api_keys.verify(api_key)
             if key is None:
                 raise _unauthorized("invalid or revoked API key")
-            await self.api_keys.touch(key.id)
+            # last_used_at to the minute: not a database write on every request
+            if await self._cache.set_if_absent(f"apikey-used:{key.id}", b"1", 60.0):
+                await self.api_keys.touch(key.id)
             return Principal(f"apikey:{key.id}", key.name, Role(key.role), "apikey"), None
         if not authorization:
             raise _unauthorized("not authenticated")

@@ -28,6 +28,7 @@ class ApiKey:
     created_by: str
     created_at: float
     last_used_at: float | None
+    """When the key last authenticated a request (to the minute)."""
     revoked_at: float | None
 
     @classmethod
