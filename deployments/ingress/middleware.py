@@ -4,7 +4,6 @@ log line, and an audit record for every mutating request."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -12,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from deployments.ingress.errors import error_response
 from deployments.ingress.logs import request_id_var
 from deployments.ingress.metrics import IngressMetrics
 from storage.records.audit import AuditEntry, AuditLog
@@ -89,7 +89,10 @@ class RequestMiddleware:
         except _BodyTooLarge:
             if response_started:
                 raise
-            await self._reject_too_large(send_with_id, request_id)
+            too_large = error_response(
+                413, f"request body larger than {self.max_body_bytes} bytes"
+            )
+            await too_large(scope, receive, send_with_id)
         finally:
             await self._after(scope, status, time.perf_counter() - started, request_id)
             request_id_var.reset(token)
@@ -117,16 +120,6 @@ class RequestMiddleware:
             return replay.pop() if replay else await receive()
 
         return replayed
-
-    async def _reject_too_large(self, send: Send, request_id: str) -> None:
-        body = json.dumps({
-            "detail": f"request body larger than {self.max_body_bytes} bytes",
-            "request_id": request_id,
-        }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
 
     async def _after(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
         route = getattr(scope.get("route"), "path", None) or "(unmatched)"
