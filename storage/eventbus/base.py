@@ -3,7 +3,9 @@ coordinates workers.
 
 Pub/sub is at-most-once to the subscribers present when a message is published.
 The task queue is at-least-once: a claimed task is hidden for its lease; if it is not
-acked in time it is delivered again (with `attempts` counting deliveries).
+acked in time it is delivered again (with `attempts` counting deliveries). A worker on a
+long task renews its lease with `extend` (a heartbeat) so that only a dead worker's task
+is delivered again.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ class EventBus(Store):
     @abstractmethod
     async def ack(self, task: Task) -> None:
         """The task is done; it is never delivered again."""
+
+    @abstractmethod
+    async def extend(self, task: Task, lease_s: float) -> bool:
+        """Renew the lease of this delivery of `task`: hidden for `lease_s` from now.
+        False when the task was acked or delivered again since (the caller lost it and
+        should stop working on it)."""
 
     @abstractmethod
     async def pending(self, queue: str) -> int:

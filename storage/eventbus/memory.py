@@ -128,6 +128,14 @@ class MemoryEventBus(EventBus):
     async def ack(self, task: Task) -> None:
         self._queue(task.queue).leased.pop(task.id, None)
 
+    async def extend(self, task: Task, lease_s: float) -> bool:
+        q = self._queues.setdefault(task.queue, _Queue())
+        held = q.leased.get(task.id)
+        if held is None or held[0].attempts != task.attempts:
+            return False
+        q.leased[task.id] = (held[0], time.monotonic() + lease_s)
+        return True
+
     async def pending(self, queue: str) -> int:
         q = self._queue(queue)
         return len(q.ready) + len(q.leased)

@@ -1,6 +1,6 @@
 """EventBus on Redis: PUBLISH/SUBSCRIBE for events, Streams with a consumer group for
 the task queue (XREADGROUP to claim, XAUTOCLAIM to take over expired leases, XACK+XDEL
-to finish).
+to finish; XCLAIM JUSTID by the current owner resets the idle time to extend a lease).
 
 URL format: see `storage.redis_base`.
 """
@@ -118,6 +118,21 @@ class RedisEventBus(RedisBacked, EventBus):
             pipe.xdel(stream, task.id)
             pipe.hdel(stream + ":leases", task.id)
             await pipe.execute()
+
+    async def extend(self, task: Task, lease_s: float) -> bool:
+        stream = self._stream(task.queue)
+        info = await self._redis.xpending_range(stream, _GROUP, task.id, task.id, 1)
+        if not info or int(info[0]["times_delivered"]) != task.attempts:
+            return False  # acked, or delivered again since this delivery
+        await self._redis.hset(stream + ":leases", task.id, max(1, int(lease_s * 1000)))
+        # Reset the idle time, as its owner, without counting a delivery (JUSTID). The
+        # min-idle of what was just read makes it fail if another consumer claimed the
+        # entry in between (that claim reset the idle time below it).
+        claimed = await self._redis.xclaim(
+            stream, _GROUP, info[0]["consumer"], min_idle_time=int(info[0]["time_since_delivered"]),
+            message_ids=[task.id], justid=True,
+        )
+        return bool(claimed)
 
     async def pending(self, queue: str) -> int:
         return int(await self._redis.xlen(self._stream(queue)))

@@ -72,3 +72,23 @@ async def test_competing_workers_each_task_once(eventbus: Any) -> None:
     results = await asyncio.gather(*(worker(f"w{i}") for i in range(4)))
     flat = [i for r in results for i in r]
     assert sorted(flat) == list(range(20))
+
+
+async def test_extended_lease_is_not_redelivered_and_lost_lease_is_reported(
+    eventbus: Any
+) -> None:
+    await eventbus.enqueue("long", {"id": "b"})
+    task = await eventbus.claim("long", "slow-worker", lease_s=0.4)
+    assert task is not None
+    for _ in range(3):  # a heartbeat keeps the task hidden well past its first lease
+        await asyncio.sleep(0.2)
+        assert await eventbus.extend(task, 0.4) is True
+        assert await eventbus.claim("long", "other", lease_s=30) is None
+    await asyncio.sleep(0.55)  # the heartbeat stops (the worker died): delivered again
+    again = await eventbus.claim("long", "other", lease_s=30)
+    assert again is not None and again.attempts == 2
+    assert await eventbus.extend(task, 30) is False  # the first delivery lost it
+    assert await eventbus.extend(again, 30) is True
+    await eventbus.ack(again)
+    assert await eventbus.extend(again, 30) is False
+    assert await eventbus.pending("long") == 0
