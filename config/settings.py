@@ -105,7 +105,20 @@ class Settings(BaseSettings):
     ocr_workers: int = Field(2, ge=1, le=32)
     """Pages OCRed at the same time per replica (threads; Tesseract with OMP_THREAD_LIMIT=1)."""
     ocr_keep_page_images: bool = True
-    """Keep each page as decoded/rendered (PNG under data_dir/ocr) for the web UI."""
+    """Keep each page as decoded/rendered (PNG, a blob in the Database) for the web UI."""
+    ocr_job_lease_s: float = Field(60.0, gt=0)
+    """Lease of a claimed document job, renewed every third of it while the job runs: a
+    job whose replica died is delivered to another one this long after."""
+    ocr_job_max_attempts: int = Field(3, ge=1)
+    """Deliveries of a document job (its worker died, or an unexpected error) before the
+    job fails."""
+    ocr_worker_jobs: int = Field(2, ge=1, le=32)
+    """Document jobs one replica runs at the same time (their pages share ocr_workers)."""
+    ocr_worker_poll_s: float = Field(1.0, gt=0)
+    """How often an idle replica looks for a queued document job."""
+    ocr_keep_uploads: bool = False
+    """Keep an async upload's bytes after its job ended (default: deleted when the job
+    succeeds or fails; kept while it is queued, running or waiting to be retried)."""
     ocr_document_pages_table: str = Field("ocr_document_pages", pattern=r"^[A-Za-z_]\w{0,63}$")
     ocr_pages_table: str = Field("ocr_pages", pattern=r"^[A-Za-z_]\w{0,63}$")
     """Warehouse tables: pages of uploaded documents; pages of batch runs."""

@@ -2,8 +2,12 @@
 
 The replica opens the stores (embedded ones through their owner actors) and serves
 `OcrService`: uploads are OCRed on a bounded thread pool (``ocr_workers`` pages at a time,
-Tesseract with ``OMP_THREAD_LIMIT=1``), so the replica's event loop stays responsive, and
-large documents run as background jobs. The replica itself reserves a quarter CPU for its
+Tesseract with ``OMP_THREAD_LIMIT=1``), so the replica's event loop stays responsive.
+Large documents are jobs on the EventBus queue: every replica runs the worker loop
+(started here, restarted by Serve's periodic `check_health`), so a job queued by one
+replica, or left by a replica that died, is run by another
+(:mod:`deployments.ocr_service.jobs`). Page images and PDFs live in the shared Database,
+so any replica serves them. The replica itself reserves a quarter CPU for its
 bookkeeping; nothing is built at import time.
 """
 
@@ -29,10 +33,15 @@ class Ocr(OcrService):
         super().__init__(settings, open_stores(settings, via_ray=True))
         await self.stores.connect()
         await self.stores.database.migrate()
+        self.start_worker()
+
+    async def check_health(self) -> None:
+        if not self.start_worker():
+            raise RuntimeError("the OCR job worker loop does not run")
 
 
 OcrDeployment: Deployment = serve.deployment(
     name="Ocr", ray_actor_options={"num_cpus": 0.25},
     autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 2},
-    max_ongoing_requests=8, graceful_shutdown_timeout_s=30,
+    max_ongoing_requests=8, graceful_shutdown_timeout_s=30, health_check_period_s=10,
 )(Ocr)

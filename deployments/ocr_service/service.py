@@ -3,9 +3,15 @@
 Tesseract is CPU-bound: every page runs on a bounded thread pool (``ocr_workers``
 threads; Tesseract itself with ``OMP_THREAD_LIMIT=1``) so the event loop stays free and the
 replica answers other requests while documents are processed. Documents with more than
-``ocr_sync_max_pages`` pages (or ``force_async``) become a job: the call returns at once
-and the pages are processed in the background, with progress in the job row and on the
-EventBus channel ``jobs.<job id>``.
+``ocr_sync_max_pages`` pages (or ``force_async``) become a job: the upload is stored in
+the shared Database and a task is queued on the EventBus; the worker loop of any OCR
+replica (:meth:`OcrService.start_worker`) runs it, with progress in the job row and on
+the EventBus channel ``jobs.<job id>``. A job survives the replica that accepted or ran
+it: see :mod:`deployments.ocr_service.jobs` for delivery, exactly-once results, errors
+and when the upload is deleted.
+
+Page images and searchable PDFs are blobs in the shared Database
+(:mod:`deployments.ocr_service.files`), so any replica serves any document.
 
 Client errors are the typed errors of :mod:`actors.ocr.errors` (input) and
 :class:`UnknownDocumentError` (a ``LookupError``: not found, or not the caller's).
@@ -19,7 +25,6 @@ import functools
 import logging
 import os
 import uuid
-from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,9 +37,22 @@ from config.settings import Settings
 from deployments.analytics_service.progress import JobProgress
 from deployments.ocr_service import warehouse as wh
 from deployments.ocr_service.document import inspect, ocr_document
-from deployments.ocr_service.files import DocumentFiles
+from deployments.ocr_service.files import PDF, UPLOAD, DocumentFiles, encode_png, page_name
+from deployments.ocr_service.jobs import (
+    OCR_QUEUE,
+    UPLOAD_GONE,
+    DocumentTask,
+    interrupted_message,
+)
+from storage.eventbus.base import Task
 from storage.records.jobs import Jobs
-from storage.records.ocr import DOCUMENT_JOB, DocumentRecord, DocumentStatus, OcrDocuments
+from storage.records.ocr import (
+    DOCUMENT_JOB,
+    DocumentRecord,
+    DocumentStatus,
+    OcrBlobs,
+    OcrDocuments,
+)
 from storage.stores import Stores
 
 log = logging.getLogger("armillary.ocr")
@@ -53,11 +71,15 @@ class OcrService:
         self.stores = stores
         self.jobs = Jobs(stores.database)
         self.documents = OcrDocuments(stores.database)
+        self.blobs = OcrBlobs(stores.database)
         self.progress = JobProgress(self.jobs, stores.eventbus)
-        self.files = DocumentFiles(settings.data_dir / "ocr")
+        self.files = DocumentFiles(self.blobs, settings.data_dir / "ocr")
         self.pages_table = settings.ocr_document_pages_table
+        self.consumer = f"ocr-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(settings.ocr_workers, thread_name_prefix="ocr")
-        self._background: set[asyncio.Task[None]] = set()
+        self._active: set[asyncio.Task[None]] = set()
+        self._worker_task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
         self._tables_ready = False
 
     async def _run(self, fn: Any, *args: Any) -> Any:
@@ -87,23 +109,15 @@ class OcrService:
                      force_async: bool = False) -> dict[str, Any]:
         """Check the document (type, pages, limits, text layer) and OCR it: the stored
         result (with ``"async": False``), or, for large documents and ``force_async``,
-        ``{"async": True, "job_id", "document_id", ...}`` while it runs in the background."""
+        ``{"async": True, "job_id", "document_id", ...}`` once the upload is stored and
+        its job queued (any OCR replica runs it)."""
         options = self.options(requested)
         info = await self._run(inspect, data, options)
         await self._ensure_tables()
         doc_id = uuid.uuid4().hex
         stored_options = {k: v for k, v in requested.items() if v is not None}
         if force_async or info["pages"] > self.settings.ocr_sync_max_pages:
-            job = await self.jobs.create(DOCUMENT_JOB, owner, {
-                "document_id": doc_id, "filename": filename, "bytes": len(data),
-                "pages": info["pages"], "options": stored_options})
-            await self.documents.create(doc_id, owner, filename, content_hash(data), len(data),
-                                        info["doc_type"], info["pages"], stored_options, job.id)
-            self._spawn(self._job(job.id, doc_id, data, options, info["pages"]))
-            return {"async": True, "job_id": job.id, "document_id": doc_id,
-                    "status": job.status.value, "pages": info["pages"],
-                    "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}",
-                    "document_url": f"/api/v1/ocr/documents/{doc_id}"}
+            return await self._queue(owner, filename, data, doc_id, info, stored_options)
         await self.documents.create(doc_id, owner, filename, content_hash(data), len(data),
                                     info["doc_type"], info["pages"], stored_options)
         try:
@@ -112,6 +126,28 @@ class OcrService:
             await self.documents.fail(doc_id, _message(exc))
             raise
         return {"async": False, **await self.document(doc_id, None)}
+
+    async def _queue(self, owner: str, filename: str, data: bytes, doc_id: str,
+                     info: dict[str, Any], stored_options: dict[str, Any]) -> dict[str, Any]:
+        """Store the upload, create the job and document rows, enqueue the task."""
+        await self.files.save(doc_id, UPLOAD, data)
+        job = await self.jobs.create(DOCUMENT_JOB, owner, {
+            "document_id": doc_id, "filename": filename, "bytes": len(data),
+            "pages": info["pages"], "options": stored_options})
+        await self.documents.create(doc_id, owner, filename, content_hash(data), len(data),
+                                    info["doc_type"], info["pages"], stored_options, job.id)
+        task = DocumentTask(job.id, doc_id, info["pages"], stored_options)
+        try:
+            await self.stores.eventbus.enqueue(OCR_QUEUE, task.payload())
+        except Exception as exc:
+            await self._end(task, error=f"the job could not be queued: {_message(exc)}")
+            raise
+        if self.start_worker() and self._wake is not None:
+            self._wake.set()
+        return {"async": True, "job_id": job.id, "document_id": doc_id,
+                "status": job.status.value, "pages": info["pages"],
+                "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}",
+                "document_url": f"/api/v1/ocr/documents/{doc_id}"}
 
     async def _process(self, doc_id: str, data: bytes, options: OcrOptions,
                        job_id: str | None = None, total: int | None = None) -> DocumentResult:
@@ -122,48 +158,170 @@ class OcrService:
             nonlocal done
             done += 1
             if keep and page.image is not None:
-                await self._run(self.files.save_page, doc_id, page.index + 1, page.image,
-                                page.dpi)
+                png = await self._run(encode_png, page.image, page.dpi)
+                await self.files.save(doc_id, page_name(page.index + 1), png)
             if job_id is not None:
                 await self.progress.step(job_id, "ocr", done, total)
 
         result = await ocr_document(data, options, self._run, on_page)
         if result.pdf is not None:
-            await self._run(self.files.save_pdf, doc_id, result.pdf)
+            await self.files.save(doc_id, PDF, result.pdf)
         pages = [p.to_dict() for p in result.pages]
-        await wh.insert_document_pages(self.stores.warehouse, self.pages_table, doc_id, pages)
+        # One insert per document, skipped when an earlier delivery of its job already
+        # made it (a worker that died before updating the row): one set of pages.
+        stored = 0
+        if job_id is not None:
+            stored = await wh.document_page_count(self.stores.warehouse, self.pages_table,
+                                                  doc_id)
+        if stored:
+            log.info("document %s: %d pages already stored, not inserted again", doc_id,
+                     stored)
+        else:
+            await wh.insert_document_pages(self.stores.warehouse, self.pages_table, doc_id,
+                                           pages)
         images = keep and any(p.source == "ocr" for p in result.pages)
         await self.documents.succeed(doc_id, len(pages), round(result.mean_confidence, 2),
                                      result.fields, result.timings, result.pdf is not None,
                                      images)
         return result
 
-    async def _job(self, job_id: str, doc_id: str, data: bytes, options: OcrOptions,
-                   total: int) -> None:
-        try:
-            await self.progress.step(job_id, "ocr", 0, total)
-            result = await self._process(doc_id, data, options, job_id, total)
-        except Exception as exc:
-            if not isinstance(exc, OcrInputError):
-                log.exception("OCR job %s failed", job_id)
-            message = _message(exc)
-            with contextlib.suppress(Exception):
-                await self.documents.fail(doc_id, message)
-            await self.progress.finish(job_id, error=message)
-        else:
-            await self.progress.finish(job_id, {
-                "document_id": doc_id, "pages": len(result.pages),
-                "mean_confidence": round(result.mean_confidence, 2),
-                "document_url": f"/api/v1/ocr/documents/{doc_id}"})
+    # -- the job worker --------------------------------------------------------------
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def start_worker(self) -> bool:
+        """Start the worker loop that runs queued document jobs on the running event loop
+        (idempotent); returns whether it runs."""
+        if self._worker_task is None or self._worker_task.done():
+            self._wake = asyncio.Event()
+            self._worker_task = asyncio.get_running_loop().create_task(self._worker_loop())
+        return not self._worker_task.done()
+
+    async def _worker_loop(self) -> None:
+        assert self._wake is not None
+        wake = self._wake
+        while True:
+            wake.clear()
+            try:
+                while len(self._active) < self.settings.ocr_worker_jobs:
+                    task = await self.stores.eventbus.claim(OCR_QUEUE, self.consumer,
+                                                            self.settings.ocr_job_lease_s)
+                    if task is None:
+                        break
+                    job = asyncio.get_running_loop().create_task(self._run_task(task))
+                    self._active.add(job)
+                    job.add_done_callback(self._job_done)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("OCR worker iteration failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.settings.ocr_worker_poll_s)
+
+    def _job_done(self, job: asyncio.Task[None]) -> None:
+        self._active.discard(job)
+        if self._wake is not None:
+            self._wake.set()  # a free slot: claim the next task now
+
+    async def work_once(self, consumer: str | None = None) -> bool:
+        """Claim one queued document task and run it to its end here (tests, tools);
+        False when the queue had none ready."""
+        task = await self.stores.eventbus.claim(OCR_QUEUE, consumer or self.consumer,
+                                                self.settings.ocr_job_lease_s)
+        if task is None:
+            return False
+        await self._run_task(task)
+        return True
+
+    async def _run_task(self, task: Task) -> None:
+        """Run one delivery under a heartbeat that renews its lease; stop when the lease
+        is lost (another worker has the task now)."""
+        me = asyncio.current_task()
+        assert me is not None
+        lost = False
+
+        async def heartbeat() -> None:
+            nonlocal lost
+            lease = self.settings.ocr_job_lease_s
+            while True:
+                await asyncio.sleep(lease / 3)
+                try:
+                    held = await self.stores.eventbus.extend(task, lease)
+                except Exception:
+                    log.exception("OCR task %s: renewing the lease failed", task.id)
+                    continue
+                if not held:
+                    lost = True
+                    me.cancel()
+                    return
+
+        beat = asyncio.get_running_loop().create_task(heartbeat())
+        try:
+            await self._job(task, DocumentTask.from_payload(task.payload))
+        except asyncio.CancelledError:
+            if not lost:
+                raise
+            log.warning("OCR task %s: lease lost to another delivery, stopped", task.id)
+        except Exception:
+            # Not acked: the task comes back after the lease (stores unreachable, ...).
+            log.exception("OCR task %s failed (attempt %d)", task.id, task.attempts)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _job(self, task: Task, work: DocumentTask) -> None:
+        """One delivery of a document task: see :mod:`deployments.ocr_service.jobs`."""
+        record = await self.documents.get(work.document_id)
+        if record is None:
+            log.warning("OCR task %s: no document %s, dropped", task.id, work.document_id)
+            await self._end(work, error="the document was deleted", record=None)
+        elif record.status is DocumentStatus.SUCCEEDED:  # done by an earlier delivery
+            await self._end(work, result=_job_result(record), record=record)
+        elif record.status is DocumentStatus.FAILED:
+            await self._end(work, error=record.error or "OCR failed", record=record)
+        elif task.attempts > self.settings.ocr_job_max_attempts:
+            await self._end(work, error=interrupted_message(task.attempts))
+        elif (data := await self.blobs.get(work.document_id, UPLOAD)) is None:
+            await self._end(work, error=UPLOAD_GONE)
+        else:
+            try:
+                options = self.options(work.options)
+                await self.progress.step(work.job_id, "ocr", 0, work.pages)
+                result = await self._process(work.document_id, data, options, work.job_id,
+                                             work.pages)
+            except OcrError as exc:
+                if not isinstance(exc, OcrInputError):
+                    log.exception("OCR job %s failed", work.job_id)
+                await self._end(work, error=_message(exc))
+            except Exception as exc:
+                if task.attempts < self.settings.ocr_job_max_attempts:
+                    await self.progress.step(work.job_id, "retrying", 0, work.pages)
+                    raise  # not acked: delivered again after the lease
+                log.exception("OCR job %s failed", work.job_id)
+                await self._end(work, error=f"OCR failed after {task.attempts} attempts:"
+                                            f" {_message(exc)}")
+            else:
+                await self._end(work, result={
+                    "document_id": work.document_id, "pages": len(result.pages),
+                    "mean_confidence": round(result.mean_confidence, 2),
+                    "document_url": f"/api/v1/ocr/documents/{work.document_id}"})
+        await self.stores.eventbus.ack(task)
+
+    async def _end(self, work: DocumentTask, result: dict[str, Any] | None = None,
+                   error: str | None = None, record: DocumentRecord | None = None) -> None:
+        """The job's final state: the document row (unless ``record`` shows it is final
+        already), the job row and its last event; then the upload policy."""
+        if error is not None and (record is None or record.status is
+                                  DocumentStatus.PROCESSING):
+            with contextlib.suppress(Exception):
+                await self.documents.fail(work.document_id, error)
+        await self.progress.finish(work.job_id, result, error)
+        if not self.settings.ocr_keep_uploads:
+            await self.files.delete(work.document_id, UPLOAD)
 
     async def stop(self) -> None:
-        """Cancel background jobs and stop the thread pool (tests, replica shutdown)."""
-        tasks = list(self._background)
+        """Stop the worker loop and the jobs it runs, unacked (another worker takes them
+        after their lease), and the thread pool (tests, replica shutdown)."""
+        tasks = [*self._active, *([self._worker_task] if self._worker_task else [])]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -197,20 +355,24 @@ class OcrService:
         record = await self._record(doc_id, viewer)
         data = None
         if record.page_images and 1 <= page <= record.pages:
-            data = await self._run(DocumentFiles.read, self.files.page_path(doc_id, page))
+            data = await self.files.read(doc_id, page_name(page))
         if data is None:
             raise UnknownDocumentError(f"document {doc_id!r} has no image of page {page}")
-        return bytes(data)
+        return data
 
     async def searchable_pdf(self, doc_id: str, viewer: str | None) -> bytes:
         record = await self._record(doc_id, viewer)
-        data = None
-        if record.has_pdf:
-            data = await self._run(DocumentFiles.read, self.files.pdf_path(doc_id))
+        data = await self.files.read(doc_id, PDF) if record.has_pdf else None
         if data is None:
             raise UnknownDocumentError(
                 f"document {doc_id!r} has no searchable PDF (upload it with pdf=true)")
-        return bytes(data)
+        return data
+
+
+def _job_result(record: DocumentRecord) -> dict[str, Any]:
+    return {"document_id": record.id, "pages": record.pages,
+            "mean_confidence": record.mean_confidence,
+            "document_url": f"/api/v1/ocr/documents/{record.id}"}
 
 
 def _message(exc: BaseException) -> str:

@@ -91,6 +91,15 @@ async def document_pages(wh: Warehouse, table: str, document_id: str) -> list[di
     return pages
 
 
+async def document_page_count(wh: Warehouse, table: str, document_id: str) -> int:
+    """Rows stored for the document, before any deduplication (no ``FINAL``)."""
+    result = await wh.query(
+        f"SELECT count() FROM {table_name(table)} WHERE document_id = {{id:String}}",
+        {"id": document_id},
+    )
+    return int(result.rows[0][0])
+
+
 async def existing_batch_keys(wh: Warehouse, table: str,
                               hashes: Iterable[str]) -> set[tuple[str, int]]:
     wanted = sorted(set(hashes))
