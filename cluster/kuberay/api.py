@@ -5,6 +5,10 @@ package's CustomObjectsApi (KubeRay's own Python client is not published).
 with a concurrent writer is a 409, reported, never overwritten). Replacing a RayService's
 spec is how an upgrade is rolled out: KubeRay brings up the new cluster and switches
 traffic when its Serve apps are healthy.
+
+Before anything is written the manifest is validated (schema + CEL rules); a replacement
+and a `scale` are also checked against the stored object with the CRDs' transition rules
+(``self == oldSelf``: immutable fields such as ``managedBy``), as the API server would.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cluster.kuberay.schema import KINDS, validate
+from cluster.kuberay.schema import KINDS, validate, validate_update
 
 GROUP, VERSION = "ray.io", "v1"
 
@@ -97,6 +101,7 @@ class KubeRay:
             except Exception as create_exc:
                 raise _explain(create_exc, f"create {kind}/{name}") from create_exc
             return "created"
+        validate_update(body, current)
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         try:
             self.api.replace_namespaced_custom_object(
@@ -125,7 +130,8 @@ class KubeRay:
         """Set a worker group's replicas (and optionally its autoscaling bounds)."""
         if replicas < 0:
             raise KubeError("replicas must be >= 0")
-        obj = self.get(kind, name)
+        stored = self.get(kind, name)
+        obj = copy.deepcopy(stored)
         spec = obj["spec"]
         cluster = spec.get("rayClusterConfig") or spec.get("rayClusterSpec") or spec
         groups = cluster.get("workerGroupSpecs", [])
@@ -141,6 +147,7 @@ class KubeRay:
                             "pass --min/--max to move them")
         target.update({"replicas": replicas, "minReplicas": low, "maxReplicas": high})
         obj.pop("status", None)
+        validate_update(obj, stored)
         try:
             self.api.replace_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, _plural(kind), name, obj)

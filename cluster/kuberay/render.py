@@ -84,7 +84,7 @@ def _container(settings: Settings, name: str, cpu: str, memory: str,
                ports: list[tuple[str, int]]) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": name,
-        "image": settings.kube_image,
+        "image": settings.image,
         "imagePullPolicy": "IfNotPresent",
         "env": _env(settings),
         "envFrom": [{"secretRef": {"name": SETTINGS_SECRET, "optional": True}}],
@@ -117,8 +117,8 @@ def cluster_spec(settings: Settings, workers: Group, head_cpu: str = "2",
         "authOptions": {"mode": "token"},
         "headGroupSpec": {
             # the head schedules no work (num-cpus 0): replicas and tasks go to workers
-            "rayStartParams": {"dashboard-host": "0.0.0.0",  # noqa: S104 - pod network "num-cpus": "0",
-                               "metrics-export-port": "8080"},
+            "rayStartParams": {"dashboard-host": "0.0.0.0",  # noqa: S104 - pod network
+                               "num-cpus": "0", "metrics-export-port": "8080"},
             "template": _pod(_container(settings, "ray-head", head_cpu, head_memory,
                                         head_ports)),
         },

@@ -5,6 +5,7 @@ method, path or expected body fields fails the test; so does an unconsumed excha
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Iterator
@@ -15,9 +16,9 @@ from typing import Any
 import pytest
 
 from cluster.cli import main
-from cluster.kuberay import render
+from cluster.kuberay import api, render
 from cluster.kuberay.api import KubeError, KubeRay, make_api
-from cluster.kuberay.schema import crd_dir
+from cluster.kuberay.schema import ManifestError, crd_dir
 from config.settings import load_settings
 from tests.support import missing
 
@@ -177,3 +178,39 @@ def test_cli_against_the_replay(server: tuple[str, Replay],
     err = capsys.readouterr().err
     assert "HTTP 403" in err and "cannot get resource" in err
     finish(replay)
+
+
+def test_apply_refuses_to_change_an_immutable_field(kube: KubeRay,
+                                                   server: tuple[str, Replay]) -> None:
+    """The stored RayService is managed by Kueue; the rendered one by the operator (the CRD's
+    rule `self == oldSelf` on managedBy): refused after the GET, no PUT is sent."""
+    replay = server[1]
+    replay.load("apply_replaces")
+    get = copy.deepcopy(replay.script[0])
+    get["response"]["body"]["spec"]["managedBy"] = "kueue.x-k8s.io/multikueue"
+    replay.script = [get]
+    manifest = render.ray_service(load_settings(), render.load_serve_config())
+    manifest["spec"]["managedBy"] = "ray.io/kuberay-operator"
+    with pytest.raises(ManifestError, match=r"spec\.managedBy: .*the managedBy field is immutable"):
+        kube.apply(manifest)
+    finish(replay)
+    assert [method for method, _, _ in replay.seen] == ["GET"]
+
+
+def test_scale_checks_the_change_against_the_stored_object(
+        kube: KubeRay, server: tuple[str, Replay], monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    real = api.validate_update
+
+    def spy(new: dict[str, Any], old: dict[str, Any]) -> None:
+        checked.append((copy.deepcopy(new), copy.deepcopy(old)))
+        real(new, old)
+
+    monkeypatch.setattr(api, "validate_update", spy)
+    replay = server[1]
+    replay.load("scale")
+    kube.scale("RayCluster", "armillary-research", "research", 3)
+    finish(replay)
+    ((new, old),) = checked
+    assert new["spec"]["workerGroupSpecs"][0]["replicas"] == 3
+    assert old["spec"]["workerGroupSpecs"][0]["replicas"] != 3 and "status" in old
