@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     ray_dashboard_url: str = "http://127.0.0.1:8265"
     """Ray job server (dashboard) that `armillary job` talks to."""
     kube_namespace: str = "armillary"
-    kube_image: str = "armillary:0.1.0"
-    """Container image of the suite for KubeRay pods (Ray 2.60 + this project)."""
+    image: str = Field("armillary:0.1.0", min_length=1)
+    """The suite's container image (cluster/image/Dockerfile): what `make image` tags, what
+    config/compose.yaml runs (``${ARMILLARY_IMAGE:-...}``) and the KubeRay pods' image."""
     gateway_http_port: int = Field(8080, gt=0, lt=65_536)
     gateway_https_port: int = Field(8443, gt=0, lt=65_536)
 

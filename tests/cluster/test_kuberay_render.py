@@ -21,7 +21,7 @@ from tests.support import REPO_ROOT, missing
 def manifests() -> dict[str, dict[str, Any]]:
     if not crd_dir().is_dir():
         missing(f"KubeRay CRDs not found: {crd_dir()}")
-    return render.render_all(load_settings(kube_image="registry.example/armillary:1.2.3"))
+    return render.render_all(load_settings(image="registry.example/armillary:1.2.3"))
 
 
 def test_every_manifest_is_valid(manifests: dict[str, dict[str, Any]]) -> None:
@@ -39,6 +39,8 @@ def test_rayservice_embeds_the_local_serve_config(manifests: dict[str, dict[str,
     assert cluster["enableInTreeAutoscaling"] is True
     assert cluster["authOptions"] == {"mode": "token"}
     assert cluster["rayVersion"] == "2.60.0"
+    # the head schedules no work: Serve replicas and tasks go to the workers
+    assert cluster["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
     head = cluster["headGroupSpec"]["template"]["spec"]["containers"][0]
     assert head["image"] == "registry.example/armillary:1.2.3"
     assert head["resources"]["requests"]["cpu"] and head["resources"]["limits"]["memory"]
