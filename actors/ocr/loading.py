@@ -2,6 +2,13 @@
 
 Nothing here trusts a file name. Pages are produced lazily (one decoded page in memory at a
 time) after the page count and pixel limits have been checked.
+
+PDF render resolution (:func:`pdf_render_dpi`), like OCRmyPDF: a scanned page (its images
+cover a good part of it) is rendered at the native resolution of its images, clamped to
+:data:`NATIVE_DPI_RANGE` (no upsampling of a 300 dpi scan to something else, no 1440 dpi
+render of a fax-size thumbnail); a page with vector content (visible text, paths) or without
+a large image at ``options.dpi`` (at least). ``options.dpi`` other than its default (300) is
+an explicit request and used for every page. ``max_pixels_per_page`` lowers either.
 """
 
 from __future__ import annotations
@@ -29,6 +36,16 @@ from actors.ocr.errors import (
 from actors.ocr.options import OcrOptions
 
 MIN_PDF_DPI = 72
+# Scanned PDF pages are rendered at their images' resolution, clamped to this range. Below
+# ~200 dpi small print has an x-height under ~14 px and Tesseract's layout analysis gets
+# erratic (a 72 dpi page of data/ocr rendered at 150 dpi lost a third of its text; at 200
+# or 300 dpi it is read whole); above 400 dpi only the pixel count grows.
+NATIVE_DPI_RANGE = (200.0, 400.0)
+# An image counts for the native resolution when it covers at least this share of the page.
+MIN_IMAGE_COVER = 0.1
+# ``OcrOptions.dpi`` at its default means "no explicit request": native resolution applies.
+DEFAULT_DPI = OcrOptions.__dataclass_fields__["dpi"].default
+_GRAY_COLORSPACES = (pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_CALGRAY)
 
 
 class DocType(StrEnum):
@@ -238,24 +255,124 @@ def _iter_pdf(data: bytes, options: OcrOptions, render: set[int] | None) -> Iter
                 image = None
                 dpi: float | None = None
                 if render is None or index in render:
-                    dpi = pdf_render_dpi(page.get_size(), page.get_rotation(), options)
-                    bitmap = page.render(scale=dpi / 72.0, grayscale=False)
-                    image = np.array(bitmap.to_numpy()[:, :, :3][:, :, ::-1])  # BGR(x) -> RGB
-                    bitmap.close()
+                    content = page_content(page)
+                    dpi = pdf_render_dpi(page.get_size(), page.get_rotation(), options,
+                                         native_dpi=content.native_dpi, vector=content.vector)
+                    image = _render(page, dpi, gray=content.gray)
                 page.close()
             except pdfium.PdfiumError as exc:
                 raise CorruptDocumentError(f"cannot render PDF page {index + 1}: {exc}") from None
             yield PageImage(index, image, dpi, text_layer=text, text_visible=visible)
 
 
-def pdf_render_dpi(size_pt: tuple[float, float], rotation: int, options: OcrOptions) -> float:
-    """The requested DPI, lowered when the page would exceed ``max_pixels_per_page``.
+def _render(page: pdfium.PdfPage, dpi: float, *, gray: bool) -> np.ndarray:
+    """The page at ``dpi``: HxW gray when ``gray`` (nothing in colour is lost), else RGB."""
+    # The bitmap size is ceil(points * scale): without the nudge, 792 pt * 300/72 comes out
+    # as 3300.0000000000005 -> 3301 rows, and a 3300-row scan would be stretched by a row.
+    scale = dpi / 72.0 * (1.0 - 1e-12)
+    if gray:
+        bitmap = page.render(scale=scale, grayscale=True,
+                             force_bitmap_format=pdfium_c.FPDFBitmap_Gray)
+        array = np.array(bitmap.to_numpy().reshape(bitmap.height, bitmap.width))
+    else:
+        bitmap = page.render(scale=scale, grayscale=False)
+        array = np.array(bitmap.to_numpy()[:, :, :3][:, :, ::-1])  # BGR(x) -> RGB
+    bitmap.close()
+    return array
 
-    Raises :class:`PixelLimitError` when even :data:`MIN_PDF_DPI` would be too large.
+
+@dataclass(frozen=True)
+class PageContent:
+    """What a PDF page draws, as far as its render resolution is concerned."""
+
+    native_dpi: float | None  # highest resolution of the images covering >= MIN_IMAGE_COVER
+    image_cover: float  # share of the page covered by those images (0..1, overlaps added)
+    vector: bool  # visible text or path objects
+    gray: bool  # only grayscale/bilevel images and no vector content: gray render loses nothing
+
+
+def page_content(page: pdfium.PdfPage) -> PageContent:
+    """Images (pixel size vs placement, in form XObjects too), visible text and paths."""
+    width_pt, height_pt = page.get_size()
+    page_area = max(width_pt * height_pt, 1e-6)
+    vector = False
+    gray = True
+    best: float | None = None
+    cover = 0.0
+    kinds = [pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_PATH,
+             pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_SHADING]
+    for obj in page.get_objects(filter=kinds, max_depth=8):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            if (pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw)
+                    != pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE):
+                vector = True
+            continue
+        if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            vector = True
+            continue
+        assert isinstance(obj, pdfium.PdfImage)
+        width_px, height_px = obj.get_px_size()
+        a, b, c, d = _page_matrix(obj)
+        span_x, span_y = math.hypot(a, b) / 72.0, math.hypot(c, d) / 72.0  # inches
+        gray = gray and _is_gray(obj)
+        if width_px <= 0 or height_px <= 0 or span_x <= 0 or span_y <= 0:
+            continue
+        share = abs(a * d - b * c) / page_area
+        if share < MIN_IMAGE_COVER:
+            continue
+        cover += share
+        dpi = max(width_px / span_x, height_px / span_y)
+        best = dpi if best is None else max(best, dpi)
+    return PageContent(native_dpi=best, image_cover=min(cover, 1.0), vector=vector,
+                       gray=gray and not vector and best is not None)
+
+
+def _page_matrix(obj: pdfium.PdfObject) -> tuple[float, float, float, float]:
+    """The linear part of the object's matrix in page space (form XObject matrices applied)."""
+    matrix = obj.get_matrix()
+    container = obj.container
+    while container is not None:
+        matrix = matrix.multiply(container.get_matrix())
+        container = container.container
+    return matrix.a, matrix.b, matrix.c, matrix.d
+
+
+def _is_gray(image: pdfium.PdfImage) -> bool:
+    try:
+        meta = image.get_metadata()
+    except pdfium.PdfiumError:
+        return False
+    if meta.colorspace in _GRAY_COLORSPACES:
+        return True
+    # One component: ICC-based gray, or an image mask (no colour space, 1 bit).
+    if meta.colorspace == pdfium_c.FPDF_COLORSPACE_ICCBASED:
+        return 0 < meta.bits_per_pixel <= 8
+    return meta.colorspace == pdfium_c.FPDF_COLORSPACE_UNKNOWN and meta.bits_per_pixel == 1
+
+
+def pdf_render_dpi(
+    size_pt: tuple[float, float],
+    rotation: int,
+    options: OcrOptions,
+    *,
+    native_dpi: float | None = None,
+    vector: bool = False,
+) -> float:
+    """The resolution to render a PDF page of ``size_pt`` at.
+
+    ``native_dpi`` (the page's image resolution, see :func:`page_content`) clamped to
+    :data:`NATIVE_DPI_RANGE`, at least ``options.dpi`` when the page has ``vector`` content;
+    ``options.dpi`` for pages without a native resolution or when it is set explicitly (not
+    :data:`DEFAULT_DPI`). Then lowered when the page would exceed ``max_pixels_per_page``;
+    raises :class:`PixelLimitError` when even :data:`MIN_PDF_DPI` would be too large.
     """
     del rotation  # pixel count is rotation-invariant
     width_in, height_in = size_pt[0] / 72.0, size_pt[1] / 72.0
     dpi = float(options.dpi)
+    if native_dpi is not None and options.dpi == DEFAULT_DPI:
+        low, high = NATIVE_DPI_RANGE
+        native = round(min(max(native_dpi, low), high), 2)
+        dpi = max(native, dpi) if vector else native
     limit = options.max_pixels_per_page
     if limit is not None and width_in * height_in * dpi * dpi > limit:
         dpi = math.floor(math.sqrt(limit / (width_in * height_in)))

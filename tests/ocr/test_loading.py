@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
@@ -14,6 +15,7 @@ from actors.ocr import (
     DocumentSizeError,
     EncryptedPdfError,
     OcrOptions,
+    PageImage,
     PageLimitError,
     PixelLimitError,
     UnsupportedFormatError,
@@ -22,7 +24,13 @@ from actors.ocr import (
     iter_pages,
 )
 from actors.ocr.errors import InvalidOptionsError, OcrInputError
-from actors.ocr.loading import MIN_PDF_DPI, pdf_render_dpi, pdf_text_layers
+from actors.ocr.loading import (
+    MIN_PDF_DPI,
+    NATIVE_DPI_RANGE,
+    page_content,
+    pdf_render_dpi,
+    pdf_text_layers,
+)
 from tests.ocr.helpers import encode, multipage, text_page, text_pdf
 
 
@@ -138,6 +146,175 @@ def test_pdf_pages_are_rendered_smaller_to_fit_the_pixel_limit() -> None:
     assert MIN_PDF_DPI <= dpi < 300 and (30 * dpi) ** 2 <= 10_000_000
     with pytest.raises(PixelLimitError):
         pdf_render_dpi((14400.0, 14400.0), 0, options)  # 200 x 200 in, even at 72 dpi
+
+
+# -- native resolution of scanned PDF pages ---------------------------------------------------
+
+
+def scan_pdf(size_px: tuple[int, int], dpi: float, mode: str = "L") -> bytes:
+    """A one-page PDF showing a ``size_px`` image over the whole page at ``dpi`` (Pillow)."""
+    img = Image.new(mode, size_px, 255 if mode != "RGB" else (250, 240, 230))
+    buf = io.BytesIO()
+    img.save(buf, format="PDF", resolution=dpi)
+    return buf.getvalue()
+
+
+def placed_image_pdf(
+    size_px: tuple[int, int],
+    page_pt: tuple[float, float],
+    cm: tuple[float, ...],
+    *,
+    form_cm: tuple[float, ...] | None = None,
+    text: str | None = None,
+) -> bytes:
+    """A hand-made PDF: a gray ``size_px`` image drawn with matrix ``cm`` (page space, or
+    the space of a form XObject whose /Matrix is ``form_cm``), optionally visible text."""
+    width, height = size_px
+    pixels = bytes(255 - (x + y) % 7 for y in range(height) for x in range(width))
+    image = (f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} "
+             f"/ColorSpace /DeviceGray /BitsPerComponent 8 /Length {len(pixels)} >>\n"
+             "stream\n").encode() + pixels + b"\nendstream"
+    draw = "q " + " ".join(f"{v:g}" for v in cm) + " cm /Im Do Q"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"]
+    xobjects = "/Im 5 0 R"
+    if form_cm is not None:
+        xobjects = "/Fm 6 0 R"
+        form_body = draw.encode()
+        draw = "/Fm Do"
+    body = draw + (f" BT /F1 12 Tf 10 10 Td ({text}) Tj ET" if text else "")
+    objects.append(
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_pt[0]:g} {page_pt[1]:g}] "
+        f"/Contents 4 0 R /Resources << /XObject << {xobjects} >> "
+        "/Font << /F1 7 0 R >> >> >>".encode())
+    objects.append(f"<< /Length {len(body)} >>\nstream\n{body}\nendstream".encode())
+    objects.append(image)
+    if form_cm is not None:
+        matrix = " ".join(f"{v:g}" for v in form_cm)
+        objects.append(
+            f"<< /Type /XObject /Subtype /Form /BBox [-10000 -10000 10000 10000] "
+            f"/Matrix [{matrix}] /Resources << /XObject << /Im 5 0 R >> >> "
+            f"/Length {len(form_body)} >>\nstream\n".encode() + form_body + b"\nendstream")
+    else:
+        objects.append(b"null")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + obj + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def only_page(data: bytes, options: OcrOptions | None = None) -> PageImage:
+    pages = list(iter_pages(data, options or OcrOptions()))
+    assert len(pages) == 1 and pages[0].image is not None
+    return pages[0]
+
+
+@pytest.mark.parametrize(("source_dpi", "render_dpi"), [(250, 250), (300, 300), (217.5, 217.5)])
+def test_scanned_page_is_rendered_at_its_image_resolution(
+    source_dpi: float, render_dpi: float
+) -> None:
+    page = only_page(scan_pdf((600, 400), source_dpi))
+    assert page.dpi == pytest.approx(render_dpi)
+    assert page.image is not None
+    height, width = page.image.shape  # gray scan -> gray render
+    assert abs(width - 600) <= 1 and abs(height - 400) <= 1  # pixel for pixel
+
+
+@pytest.mark.parametrize(("source_dpi", "render_dpi"), [(72, NATIVE_DPI_RANGE[0]),
+                                                        (1200, NATIVE_DPI_RANGE[1])])
+def test_native_resolution_is_clamped(source_dpi: float, render_dpi: float) -> None:
+    page = only_page(scan_pdf((600, 400), source_dpi))
+    assert page.dpi == render_dpi
+    assert page.image is not None
+    assert abs(page.image.shape[1] - 600 * render_dpi / source_dpi) <= 1
+
+
+def test_colour_scan_is_rendered_in_colour_and_bilevel_in_gray() -> None:
+    rgb = only_page(scan_pdf((300, 200), 200, mode="RGB"))
+    assert rgb.image is not None and rgb.image.shape == (200, 300, 3)
+    assert tuple(rgb.image[100, 150]) == pytest.approx((250, 240, 230), abs=3)
+    bilevel = only_page(scan_pdf((300, 200), 200, mode="1"))
+    assert bilevel.image is not None and bilevel.image.shape == (200, 300)
+
+
+def test_explicit_dpi_overrides_the_native_resolution() -> None:
+    page = only_page(scan_pdf((600, 400), 250), OcrOptions(dpi=150))
+    assert page.dpi == 150
+    assert page.image is not None and abs(page.image.shape[1] - 360) <= 1
+
+
+def test_vector_page_uses_options_dpi() -> None:
+    data = text_pdf(["born digital"])
+    page = only_page(data, OcrOptions(text_layer="force"))
+    assert page.dpi == 300
+    assert page.image is not None and page.image.shape[:2] == (3300, 2550)
+    with pdfium.PdfDocument(data) as pdf:
+        content = page_content(pdf[0])
+    assert content.native_dpi is None and content.vector and not content.gray
+
+
+def test_rotated_image_resolution_is_measured_along_its_axes() -> None:
+    # 400x200 px turned 90 degrees: its width runs up the page (4 in) -> 100 dpi, not
+    # 400 px / 2 in = 200 dpi as a bounding-box ratio would say.
+    data = placed_image_pdf((400, 200), (144, 288), (0, 288, -144, 0, 144, 0))
+    with pdfium.PdfDocument(data) as pdf:
+        content = page_content(pdf[0])
+    assert content.native_dpi == pytest.approx(100)
+    assert content.image_cover == pytest.approx(1.0)
+    assert content.gray and not content.vector
+
+
+def test_image_in_a_form_xobject_uses_the_form_matrix() -> None:
+    # The image is drawn 1 x 0.5 in inside a form scaled by 2: 2 x 1 in on the page.
+    data = placed_image_pdf((500, 250), (144, 72), (72, 0, 0, 36, 0, 0),
+                            form_cm=(2, 0, 0, 2, 0, 0))
+    with pdfium.PdfDocument(data) as pdf:
+        content = page_content(pdf[0])
+    assert content.native_dpi == pytest.approx(250)
+    assert only_page(data).dpi == pytest.approx(250)
+
+
+def test_small_images_do_not_set_the_resolution() -> None:
+    # A 1 x 0.5 in logo at 600 dpi on a Letter page: no scan, options.dpi applies.
+    data = placed_image_pdf((600, 300), (612, 792), (72, 0, 0, 36, 72, 700))
+    with pdfium.PdfDocument(data) as pdf:
+        content = page_content(pdf[0])
+    assert content.native_dpi is None
+    assert pdf_render_dpi((612, 792), 0, OcrOptions(), native_dpi=content.native_dpi) == 300
+
+
+def test_scan_with_visible_text_is_rendered_at_least_at_options_dpi() -> None:
+    data = placed_image_pdf((400, 200), (288, 144), (288, 0, 0, 144, 0, 0), text="Hello")
+    with pdfium.PdfDocument(data) as pdf:
+        content = page_content(pdf[0])
+    assert content.native_dpi == pytest.approx(100) and content.vector and not content.gray
+    page = next(iter_pages(data, OcrOptions(text_layer="force")))
+    assert page.dpi == 300
+
+
+def test_native_resolution_still_obeys_the_pixel_limit() -> None:
+    options = OcrOptions(max_pixels_per_page=4_000_000)
+    # 10 x 10 in at a native 300 dpi = 9 Mpx: lowered to fit.
+    dpi = pdf_render_dpi((720.0, 720.0), 0, options, native_dpi=300.0)
+    assert dpi == 200 and (10 * dpi) ** 2 <= 4_000_000
+    # 5 x 5 in at 300 dpi = 2.25 Mpx: kept.
+    assert pdf_render_dpi((360.0, 360.0), 0, options, native_dpi=300.0) == 300
+    with pytest.raises(PixelLimitError, match="even at 72 dpi"):
+        pdf_render_dpi((2160.0, 2160.0), 0, options, native_dpi=300.0)  # 30 x 30 in
+    # Through iter_pages: a 250 dpi scan of 600x400 px with a 100k pixel limit.
+    page = only_page(scan_pdf((600, 400), 250), OcrOptions(max_pixels_per_page=100_000))
+    assert page.dpi is not None and page.dpi < 250
+    assert page.image is not None and page.image.size <= 100_000
 
 
 def test_size_limit() -> None:
