@@ -129,18 +129,25 @@ class OcrService:
 
     async def _queue(self, owner: str, filename: str, data: bytes, doc_id: str,
                      info: dict[str, Any], stored_options: dict[str, Any]) -> dict[str, Any]:
-        """Store the upload, create the job and document rows, enqueue the task."""
+        """Store the upload, create the job and document rows, enqueue the task. If any
+        step after storing the upload fails, what was made is failed or deleted."""
         await self.files.save(doc_id, UPLOAD, data)
-        job = await self.jobs.create(DOCUMENT_JOB, owner, {
-            "document_id": doc_id, "filename": filename, "bytes": len(data),
-            "pages": info["pages"], "options": stored_options})
-        await self.documents.create(doc_id, owner, filename, content_hash(data), len(data),
-                                    info["doc_type"], info["pages"], stored_options, job.id)
-        task = DocumentTask(job.id, doc_id, info["pages"], stored_options)
+        task: DocumentTask | None = None
         try:
+            job = await self.jobs.create(DOCUMENT_JOB, owner, {
+                "document_id": doc_id, "filename": filename, "bytes": len(data),
+                "pages": info["pages"], "options": stored_options})
+            task = DocumentTask(job.id, doc_id, info["pages"], stored_options)
+            await self.documents.create(doc_id, owner, filename, content_hash(data),
+                                        len(data), info["doc_type"], info["pages"],
+                                        stored_options, job.id)
             await self.stores.eventbus.enqueue(OCR_QUEUE, task.payload())
         except Exception as exc:
-            await self._end(task, error=f"the job could not be queued: {_message(exc)}")
+            with contextlib.suppress(Exception):
+                if task is None:
+                    await self.files.delete(doc_id, UPLOAD)
+                else:
+                    await self._end(task, error=f"the job could not be queued: {_message(exc)}")
             raise
         if self.start_worker() and self._wake is not None:
             self._wake.set()

@@ -179,3 +179,7 @@ def test_async_query_flag_and_a_failing_job(setup: Setup) -> None:
     doc = setup.get(cut.json()["document_url"]).json()
     assert doc["status"] == "failed" and doc["error"] == job["error"]
     assert doc["page_results"] == []
+    # the uploads were stored for their jobs and deleted when the jobs ended
+    for started in (ok, cut):
+        assert "upload" not in setup.api.run(setup.service.blobs.names,
+                                             started.json()["document_id"])

@@ -1,13 +1,15 @@
 """The OCR deployment inside the real Serve application: a real receipt uploaded through
 the ingress, its fields and stored result; typed errors raised in the replica arrive as
-clean 4xx (the Ray error subclasses the original type)."""
+clean 4xx (the Ray error subclasses the original type); an async job run by the
+replica's worker loop from the EventBus queue."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from tests.deployments.ocr_support import tiny_tiff
+from tests.deployments.analytics_support import wait_for_job
+from tests.deployments.ocr_support import png_page, tiny_tiff
 from tests.support import shared_data
 
 pytestmark = [pytest.mark.ray, pytest.mark.serve]
@@ -43,4 +45,15 @@ def test_receipt_through_serve(serve_url: str) -> None:
             assert bad.status_code == status, bad.text
             assert message in bad.json()["detail"] and "Traceback" not in bad.json()["detail"]
         assert http.get(f"{OCR}/documents/{'0' * 32}").status_code == 404
+
+        # an async job: queued on the bus, run by a replica's worker loop
+        job = http.post(f"{OCR}/documents", params={"async": "true"},
+                        data={"strategy": "single"}, files={"file": ("page.png", png_page(
+                            ["Queued through Serve"]), "image/png")})
+        assert job.status_code == 202, job.text
+        finished = wait_for_job(lambda path: http.get(path), job.json()["job_id"], 120)
+        assert finished["status"] == "succeeded", finished["error"]
+        queued = http.get(job.json()["document_url"]).json()
+        assert "Queued" in queued["text"]
+        assert http.get(queued["page_image_urls"][0]).content.startswith(b"\x89PNG")
         assert http.get(f"{OCR}/batches").status_code == 200
