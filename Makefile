@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck pytest services bench clean web web-test
+.PHONY: run test install lint typecheck pytest services bench clean web web-test image
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { echo "python3 venv support missing: installing python3-venv"; \
@@ -52,6 +52,14 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+## The suite's container image (cluster/image/Dockerfile, context: the repository root), tagged
+## with the settings' `image` (ARMILLARY_IMAGE; what config/compose.yaml and the KubeRay
+## manifests run). Needs a Docker engine; not part of `make test`. Build + run check:
+## cluster/image/smoke.sh.
+image: $(STAMP)
+	docker build -f cluster/image/Dockerfile \
+	  -t "$$($(BIN)/python -c 'from config.settings import load_settings; print(load_settings().image)')" .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingress.py
