@@ -218,12 +218,14 @@ def test_entrypoint_and_cmd_are_provided() -> None:
     # the entrypoint is an init from a Debian package the image installs
     assert entrypoint[0] == "/usr/bin/tini" and re.search(r"\btini\b", apt)
     scripts = PYPROJECT["project"]["scripts"]
-    assert cmd[0] in scripts, f"CMD {cmd[0]!r} is not a console script of pyproject"
-    _parser().parse_args(cmd[1:])  # a valid `armillary` invocation (exits on error)
     compose = yaml.safe_load((REPO_ROOT / "config" / "compose.yaml").read_text())
-    command = compose["services"]["armillary"]["command"]
-    assert command[0] in scripts
-    _parser().parse_args(command[1:])
+    for where, words in (("CMD", cmd), ("compose command", compose["services"]["armillary"]
+                                        ["command"])):
+        assert words[0] in scripts, f"{where} {words[0]!r} is not a console script of pyproject"
+        try:
+            _parser().parse_args(words[1:])
+        except SystemExit:
+            pytest.fail(f"{where} {words} is not a valid `armillary` invocation")
 
 
 def test_kuberay_needs_are_met() -> None:
