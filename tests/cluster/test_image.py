@@ -339,3 +339,13 @@ def test_smoke_script_is_executable_and_parses() -> None:
     bash = shutil.which("bash")
     assert bash is not None
     subprocess.run([bash, "-n", str(script)], check=True)
+
+
+def test_compose_passes_secrets_through_or_leaves_them_out() -> None:
+    """`${X:-}` would hand the suite an empty JWT secret and an empty admin password (the
+    admin cannot be created: `armillary up` fails); a key without a value is taken from the
+    shell and left out of the container when the shell has none (the development defaults)."""
+    compose = yaml.safe_load((REPO_ROOT / "config" / "compose.yaml").read_text())
+    env = compose["services"]["armillary"]["environment"]
+    for name in ("ARMILLARY_JWT_SECRET", "ARMILLARY_ADMIN_PASSWORD"):
+        assert name in env and env[name] is None, f"{name}: {env[name]!r}"
