@@ -3,6 +3,7 @@ plug-in registry."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from actors.ocr.processors import (
     run_processors,
 )
 from actors.ocr.processors.parsing import find_amounts, parse_amount, parse_date
+from actors.ocr.processors.receipts import extract_date
 from actors.ocr.processors.text_analysis import guess_language
 
 
@@ -35,6 +37,15 @@ from actors.ocr.processors.text_analysis import guess_language
         ("31.01.2020", "2020-01-31"),
         ("Tel: 03-7803 0974", None),
         ("32/13/2018", None),
+        # OCR confusions in a digit context and stray quotes around separators.
+        ("DaterD2/O2/17 19:46", "2017-02-02"),
+        ("Date i 20- \u201c06- 2018 3: Ni 45", "2018-06-20"),
+        ("2O-O6-2Ol8", "2018-06-20"),
+        ("Date: 3l/03/2Ol8", "2018-03-31"),
+        ("TEL NO: 03 - 7803 OF74", None),
+        ("IS/OS/IO", None),  # too few real digits to be a date
+        ("SS6/4 LOT 23/1", None),
+        ("Gate: 05/88/2017", None),
     ],
 )
 def test_dates_are_normalised_to_iso(text: str, iso: str | None) -> None:
@@ -125,3 +136,13 @@ def test_registry_runs_applicable_processors_and_plugins() -> None:
     assert set(run_processors(ProcessorInput(RECEIPT), ("receipt",))) == {"receipt"}
     with pytest.raises(InvalidOptionsError):
         run_processors(ProcessorInput("x"), ("nope",))
+
+
+def test_receipt_date_is_not_in_the_future() -> None:
+    today = date(2024, 6, 1)
+    # 1 read as 7 in the year: repaired.
+    assert extract_date(["DocNo.: CS000T1351 Date: 31/03/2078"], today) == "2018-03-31"
+    # A later plausible date wins over an impossible labelled one.
+    assert extract_date(["Date: 05/08/2099", "printed 06/08/2017"], today) == "2017-08-06"
+    assert extract_date(["DATE: 05/08/2017 11:00"], today) == "2017-08-05"
+    assert extract_date(["no date here"], today) is None

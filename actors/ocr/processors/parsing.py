@@ -2,6 +2,10 @@
 
 Dates are read day-first (``25/12/2018``, ``20-02-18``, ``05 MAR 2018``) unless the year
 comes first (``2018-12-25``) or the month can only be the first number (``12/25/2018``).
+OCR text often has a letter for a digit inside a date (``D2/O2/17``, ``2O-O6-2Ol8``) or stray
+quotes and spaces around the separators (``20- “06- 2018``): numeric dates are also read with
+those letters mapped to the digits they are confused with, when the result is a valid date
+and most of its characters were digits already.
 """
 
 from __future__ import annotations
@@ -25,6 +29,19 @@ _TEXT_DMY = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?[\s\-/.]*{_MONTH_RE}[\s\-/.,]*(\d{{4}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
+# Letters OCR reads for digits (and one junk character) in a digit context.
+_CONFUSABLE = str.maketrans({
+    "O": "0", "o": "0", "Q": "0", "D": "0", "U": "0",
+    "I": "1", "l": "1", "i": "1", "|": "1", "!": "1", "L": "1",
+    "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9",
+})
+_D = r"[0-9OoQDUIli|!LZzSsBGbg]"
+_SEP = r"[\s\"“”'‘’`,]{0,2}[-/.][\s\"“”'‘’`,]{0,2}"
+_FUZZY_DMY = re.compile(
+    rf"(?<![\d.])({_D}{{1,2}}){_SEP}({_D}{{1,2}}){_SEP}({_D}{{4}}|{_D}{{2}})(?![\w])"
+)
+# A repaired date keeps at least this many real digits (``SO/OS/IS`` is no date).
+_MIN_REAL_DIGITS = 4
 _TEXT_MDY = re.compile(rf"\b{_MONTH_RE}\s*(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)",
                        re.IGNORECASE)
 
@@ -50,6 +67,11 @@ def _make(y: int, m: int, d: int) -> str | None:
         return None
 
 
+def _day_first(day: str, month: str, year: str) -> str | None:
+    a, b, y = int(day), int(month), _year(year)
+    return _make(y, b, a) or _make(y, a, b)
+
+
 def find_dates(text: str) -> list[Found]:
     """All dates in ``text`` as ISO ``YYYY-MM-DD`` strings, in order of appearance."""
     found: list[Found] = []
@@ -68,9 +90,11 @@ def find_dates(text: str) -> list[Found]:
         month = _MONTHS[m[1].lower()[:3]]
         add(m.start(), m.end(), _make(int(m[3]), month, int(m[2])))
     for m in _NUMERIC_DMY.finditer(text):
-        a, b, y = int(m[1]), int(m[2]), _year(m[3])
-        iso = _make(y, b, a) or _make(y, a, b)
-        add(m.start(), m.end(), iso)
+        add(m.start(), m.end(), _day_first(m[1], m[2], m[3]))
+    for m in _FUZZY_DMY.finditer(text):
+        groups = [g.translate(_CONFUSABLE) for g in m.groups()]
+        if sum(c.isdigit() for c in "".join(m.groups())) >= _MIN_REAL_DIGITS:
+            add(m.start(), m.end(), _day_first(*groups))
     found.sort(key=lambda f: f.start)
     return found
 

@@ -9,6 +9,7 @@ looks like a company name.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -82,18 +83,35 @@ def extract_total(lines: list[str]) -> str | None:
     return None
 
 
-def extract_date(lines: list[str]) -> str | None:
+def extract_date(lines: list[str], today: date | None = None) -> str | None:
+    """The first date near a ``DATE`` label, else the first date. A receipt is not dated in
+    the future: a year after next year is read as an OCR slip (``2078`` for ``2018``: 1 and
+    7 look alike on thermal print) and repaired when that gives a past year, else skipped
+    for the next date found."""
+    candidates: list[str] = []
     for i, line in enumerate(lines):
         if _DATE_LABEL.search(line):
             for near in lines[i : i + 3]:
-                dates = find_dates(near)
-                if dates:
-                    return dates[0].value
+                candidates.extend(d.value for d in find_dates(near))
     for line in lines:
-        dates = find_dates(line)
-        if dates:
-            return dates[0].value
-    return None
+        candidates.extend(d.value for d in find_dates(line))
+    if not candidates:
+        return None
+    latest = (today or date.today()).year + 1
+    for iso in candidates:
+        repaired = iso[:2] + iso[2:4].replace("7", "1") + iso[4:]
+        for value in (iso, repaired):
+            if int(value[:4]) <= latest and _valid(value):
+                return value
+    return candidates[0]
+
+
+def _valid(iso: str) -> bool:
+    try:
+        date.fromisoformat(iso)
+    except ValueError:
+        return False
+    return True
 
 
 def extract_vendor(lines: list[str]) -> str | None:
