@@ -7,7 +7,8 @@ Stock = ``tesseract FILE stdout -l eng --psm 3`` (PDF pages: on the page rendere
 Ours = ``Strategy.AUTO`` with the default options. Every cleanup variant (also the ones off
 by default) is recognised once; each configuration of the ablation re-runs the
 confidence-guided choice over a subset of those variants (same rule, no new OCR), except
-``- deskew``/``- rescale`` which recognise the affected variants again without that step.
+``- deskew``/``- rescale``/``- text-size rescale``/``- narrow psm`` which recognise the
+affected variants again without that setting (``RERUNS``).
 "s/page ours" counts the Tesseract passes of the default configuration (not OSD).
 CER/WER: whitespace collapsed, case-insensitive (SROIE truth is upper case), Levenshtein /
 reference length. ``ocrmypdf_pdfs`` pages are scored against ``linn.txt``, an approximate
@@ -43,8 +44,7 @@ from actors.ocr.pipeline import (
     SKEW_GATE_DEG,
     Variant,
     choose,
-    original,
-    prepared,
+    ready_page,
     recognize_variants,
     rotated,
     run_variant,
@@ -59,8 +59,8 @@ DATA = Path(os.environ.get("ARMILLARY_SHARED_DIR",
 DEFAULT = OcrOptions(strategy=Strategy.AUTO, text_layer=TextLayerMode.FORCE,
                      page_timeout_s=900)
 # Every cleanup step is recognised once; configurations are subsets of those variants.
-EVERYTHING = replace(DEFAULT, preprocess=replace(DEFAULT.preprocess, contrast=True,
-                                                 binarize=True))
+EVERYTHING = replace(DEFAULT, preprocess=replace(DEFAULT.preprocess, denoise=True,
+                                                 clahe=True, contrast=True, binarize=True))
 DEFAULT_STEPS = [n for n in CLEANUPS if getattr(DEFAULT.preprocess, n)]
 SYNTHETIC_SKEWS = [-12.0, -7.0, -3.0, 3.0, 7.0, 12.0]
 LINN_DERIVED = ["skew.pdf", "rotated_skew.pdf", "cardinal.pdf", "jbig2.pdf", "linn.png"]
@@ -123,21 +123,36 @@ def _is_step(name: str, step: str) -> bool:
     return name.startswith("rotate") if step == "rotation" else name.split("@")[0] == step
 
 
-def _without_geometry(page: PageImage, variants: list[Variant], flag: str) -> list[Variant]:
-    """The default variants again with ``flag`` (deskew or rescale) off; unchanged variants
-    are reused, so only pages where the step did something cost new OCR passes."""
-    pre = replace(DEFAULT.preprocess, **{flag: False})
+# Re-run ablations: the default variants again with one setting changed (label -> changes).
+RERUNS: dict[str, dict[str, Any]] = {
+    "deskew": {"deskew": False},
+    "rescale": {"rescale": False},
+    "text-size rescale": {"target_text_px": 0},  # rescale by resolution instead
+    "narrow psm": {"narrow_psm": 0},  # narrow pages read with psm 3 like the others
+}
+
+
+def _rerun(page: PageImage, variants: list[Variant], label: str) -> list[Variant]:
+    """The default variants again with ``RERUNS[label]`` applied; when that leaves the page
+    they derive from unchanged (same steps, same psm) the variants are reused, so only pages
+    where the setting did something cost new OCR passes."""
+    pre = replace(DEFAULT.preprocess, **RERUNS[label])
     options = replace(DEFAULT, preprocess=pre)
     default = [v for v in variants if v.name != "original" and any(
         _is_step(v.name, s) for s in [*DEFAULT_STEPS, "rotation"])]
     first = _original(variants)
-    touched = [v for v in default if any(step.startswith(flag) for step in v.steps)]
-    if not touched:
-        return [v for v in variants if v.name in ("original", "deskew") or v in default]
-    ready = prepared(original(page, pre), pre, options.max_pixels_per_page)
+    reused = [v for v in variants if v.name in ("original", "deskew") or v in default]
+    if not default:
+        return reused
+    ready = ready_page(page, options, first.recognition)
+    cleanups = [v for v in default if not v.name.startswith("rotate")]
+    if all(v.steps[: len(ready.steps)] == ready.steps and v.psm == ready.psm
+           for v in cleanups):
+        return reused
+    tag = f"@no-{label.replace(' ', '-')}"
     out = [first]
     if abs(ready.skew) >= SKEW_GATE_DEG:
-        straight = ready.derive(f"deskew@no-{flag}", ready.image, "straightened")
+        straight = ready.derive(f"deskew{tag}", ready.image, "straightened")
         run_variant(straight, options)
         out.insert(0, straight)
     for v in default:
@@ -145,7 +160,7 @@ def _without_geometry(page: PageImage, variants: list[Variant], flag: str) -> li
             new = rotated(ready, v.rotation, pre)
         else:
             new = ready.derive(v.name, CLEANUPS[v.name](ready.image), v.name)
-        new.name = f"{v.name}@no-{flag}"
+        new.name = f"{v.name}{tag}"
         run_variant(new, options)
         out.append(new)
     return out
@@ -168,8 +183,8 @@ def ablation_configs(page: PageImage, variants: list[Variant]) -> dict[str, list
     for step in CLEANUPS:
         if step not in DEFAULT_STEPS:
             configs[f"ours + {step}"] = default + [v for v in variants if v.name == step]
-    configs["ours - deskew"] = _without_geometry(page, variants, "deskew")
-    configs["ours - rescale"] = _without_geometry(page, variants, "rescale")
+    for label in RERUNS:
+        configs[f"ours - {label}"] = _rerun(page, variants, label)
     return configs
 
 

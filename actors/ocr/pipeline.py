@@ -33,8 +33,12 @@ from actors.ocr.recognize import (
 MIN_SKEW_DEG = 0.3
 # A variant must beat the current best by this many confidence points to win ...
 MIN_GAIN = 1.0
-# ... and must keep at least this share of the characters (few confident words lose).
-MIN_CHAR_SHARE = 0.5
+# ... and must keep at least this share of the characters (few confident words lose: a
+# variant that drops the hard words reads the rest more confidently).
+MIN_CHAR_SHARE = 0.9
+# A narrow page is read as one block only when its first pass found lines of at least this
+# many characters (median), not table cells.
+NARROW_MIN_LINE_CHARS = 10.0
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Variant:
     recognition: Recognition | None = None
     seconds: float = 0.0
     encoded: bytes | None = None  # the source file, while this variant is the page as is
+    psm: int | None = None  # page segmentation mode; None: the request's
 
     def derive(self, name: str, image: np.ndarray, step: str,
                matrix: np.ndarray | None = None, *, rotation: int | None = None,
@@ -58,7 +63,7 @@ class Variant:
         return Variant(
             name, image, self.matrix if matrix is None else matrix @ self.matrix, self.dpi,
             self.rotation if rotation is None else rotation,
-            self.skew if skew is None else skew, [*self.steps, step],
+            self.skew if skew is None else skew, [*self.steps, step], psm=self.psm,
         )
 
 
@@ -83,17 +88,25 @@ def original(page: PageImage, pre: PreprocessOptions) -> Variant:
                    encoded=page.encoded)
 
 
-def prepared(base: Variant, pre: PreprocessOptions, max_pixels: int | None) -> Variant:
-    """Grayscale, rescale to ~``target_dpi`` (or ``min_height_px``), deskew (as enabled)."""
+def prepared(base: Variant, pre: PreprocessOptions, max_pixels: int | None,
+             text_height: float | None = None) -> Variant:
+    """Grayscale, rescale, deskew (as enabled). Rescaling brings the median word height
+    ``text_height`` (px, from a first pass) to ``pre.target_text_px`` when both are known,
+    else the page to ~``target_dpi`` (or ``min_height_px``)."""
     out = base
     if pre.grayscale and out.image.ndim == 3:
         out = out.derive(out.name, pp.to_gray(out.image), "grayscale")
     if pre.rescale:
         cap = min(max_pixels or pre.max_upscaled_pixels, pre.max_upscaled_pixels)
-        factor = pp.rescale_factor(
-            out.image.shape, out.dpi, target_dpi=pre.target_dpi,
-            min_height_px=pre.min_height_px, max_scale=pre.max_scale, max_pixels=cap,
-        )
+        if text_height and pre.target_text_px:
+            factor = pp.text_scale_factor(out.image.shape, text_height,
+                                          target_px=pre.target_text_px,
+                                          max_scale=pre.max_scale, max_pixels=cap)
+        else:
+            factor = pp.rescale_factor(
+                out.image.shape, out.dpi, target_dpi=pre.target_dpi,
+                min_height_px=pre.min_height_px, max_scale=pre.max_scale, max_pixels=cap,
+            )
         if factor != 1.0:
             image, m = pp.rescale(out.image, factor)
             out = out.derive(out.name, image, f"rescale x{factor:.2f}", m)
@@ -115,6 +128,7 @@ def rotated(variant: Variant, clockwise: int, pre: PreprocessOptions) -> Variant
     image, m = pp.rotate90(variant.image, clockwise)
     out = variant.derive(f"rotate{clockwise}", image, f"rotate {clockwise}", m,
                          rotation=clockwise, skew=0.0)
+    out.psm = None  # the layout measured on the page as given no longer applies
     return deskewed(out) if pre.deskew else out
 
 
@@ -125,6 +139,7 @@ def _gray_step(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray],
 CLEANUPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "border_removal": _gray_step(pp.remove_borders),
     "denoise": _gray_step(pp.denoise),
+    "clahe": _gray_step(pp.clahe),
     "contrast": _gray_step(pp.normalize_contrast),
     "binarize": _gray_step(pp.binarize),
 }
@@ -143,7 +158,7 @@ def run_variant(variant: Variant, options: OcrOptions,
     if variant.recognition is None:
         t0 = time.perf_counter()
         variant.recognition = recognize(
-            variant.image, lang=options.lang, psm=options.psm, dpi=variant.dpi,
+            variant.image, lang=options.lang, psm=variant.psm or options.psm, dpi=variant.dpi,
             timeout_s=timeout_s or options.page_timeout_s, hocr=options.hocr,
             pdf=options.pdf,
             encoded=variant.encoded,
@@ -165,12 +180,39 @@ MIN_VARIANT_BUDGET_S = 1.0
 SKEW_GATE_DEG = 1.0
 
 
+def layout_psm(first: Recognition, options: OcrOptions) -> int | None:
+    """The psm for the variants of a page whose first pass read ``first``: ``narrow_psm``
+    when its text is a narrow column of lines (a receipt: psm 3 cuts labels and amounts
+    into separate blocks), else None (the request's psm). Only under the default automatic
+    segmentation (psm 3): a psm asked for is kept. Tables (lines of a few characters: cells)
+    keep psm 3, which reads them cell by cell."""
+    pre = options.preprocess
+    if not pre.narrow_psm or options.psm != 3:
+        return None
+    width = first.text_width
+    if width is None or width > pre.narrow_width or first.line_chars < NARROW_MIN_LINE_CHARS:
+        return None
+    return pre.narrow_psm
+
+
+def ready_page(page: PageImage, options: OcrOptions, first: Recognition | None) -> Variant:
+    """The page AUTO derives its variants from: grayscale, rescaled by the size of the text
+    ``first`` read, deskewed; read with the psm its layout calls for."""
+    pre = options.preprocess
+    height = first.text_height if first is not None else None
+    ready = prepared(original(page, pre), pre, options.max_pixels_per_page, height)
+    ready.psm = layout_psm(first, options) if first is not None else None
+    return ready
+
+
 def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
     """The recognised variants of one page, in the order :func:`choose` considers them.
 
     SINGLE: one variant. AUTO: the page as given; when its confidence is below
     ``confident_score`` or the page is skewed (then the straightened page comes first), one
-    variant per enabled cleanup step plus the OSD rotation.
+    variant per enabled cleanup step plus the OSD rotation, each on the page rescaled by the
+    size of the text the first pass read and with the psm its layout calls for
+    (:func:`ready_page`).
     """
     pre = options.preprocess
     base = original(page, pre)
@@ -198,10 +240,10 @@ def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
         left = budget()
         return left is not None and left < MIN_VARIANT_BUDGET_S
 
-    ready = prepared(base, pre, options.max_pixels_per_page)
-    skewed = abs(ready.skew) >= SKEW_GATE_DEG
     variants = [base]
     first = run_variant(base, options)
+    ready = ready_page(page, options, first)
+    skewed = abs(ready.skew) >= SKEW_GATE_DEG
     if (first.score >= pre.confident_score and not skewed) or out_of_time():
         return variants
     candidates = [ready.derive(name, CLEANUPS[name](ready.image), name)

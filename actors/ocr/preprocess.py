@@ -47,10 +47,31 @@ def rescale_factor(
     return 1.0 if factor < 1.05 else factor
 
 
+def text_scale_factor(
+    shape: tuple[int, ...],
+    text_height: float,
+    *,
+    target_px: float = 24.0,
+    min_scale: float = 0.5,
+    max_scale: float = 4.0,
+    max_pixels: int | None = None,
+) -> float:
+    """Scale factor bringing the median word height (``text_height`` px, e.g. from a first
+    Tesseract pass) to ``target_px``: small print is enlarged, oversized text (a 96-dpi
+    label on a 300-dpi scan) shrunk. Bounded by ``min_scale``/``max_scale`` and
+    ``max_pixels``; 1.0 when within 5 %."""
+    height, width = shape[:2]
+    factor = min(max(target_px / max(text_height, 1.0), min_scale), max_scale)
+    if max_pixels is not None and height * width * factor * factor > max_pixels:
+        factor = min(factor, math.sqrt(max_pixels / (height * width)))
+    return 1.0 if abs(factor - 1.0) < 0.05 else factor
+
+
 def rescale(image: np.ndarray, factor: float) -> tuple[np.ndarray, Matrix]:
     if factor == 1.0:
         return image, identity()
-    out = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    interpolation = cv2.INTER_CUBIC if factor > 1.0 else cv2.INTER_AREA
+    out = cv2.resize(image, None, fx=factor, fy=factor, interpolation=interpolation)
     matrix = np.diag([out.shape[1] / image.shape[1], out.shape[0] / image.shape[0], 1.0])
     return out, matrix
 
@@ -80,6 +101,13 @@ def normalize_contrast(gray: np.ndarray) -> np.ndarray:
         return flat
     stretched = (flat.astype(np.float32) - lo) * (255.0 / (hi - lo))
     return np.clip(stretched, 0, 255).astype(np.uint8)
+
+
+def clahe(gray: np.ndarray, clip_limit: float = 2.0, tiles: int = 8) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation: local contrast per tile, so faint
+    or unevenly faded print (thermal receipts, shadows) darkens where it is, without a
+    global threshold that a dark scanner border or a photo would skew."""
+    return cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles)).apply(gray)
 
 
 def remove_borders(gray: np.ndarray) -> np.ndarray:

@@ -20,6 +20,11 @@ from pytesseract import pytesseract as _tess
 from actors.ocr.errors import InvalidOptionsError, OcrEngineError, PageTimeoutError
 from actors.ocr.models import Word
 
+# Words that tell the size of the text: read with at least this confidence, 3+ characters
+# with a letter; fewer than SIZE_MIN_WORDS of them and the size is unknown.
+SIZE_MIN_CONFIDENCE = 60.0
+SIZE_MIN_WORDS = 5
+
 
 @dataclass
 class Recognition:
@@ -48,6 +53,45 @@ class Recognition:
     @property
     def char_count(self) -> int:
         return sum(len(w.text) for w in self.words)
+
+    def _sized_words(self) -> list[Word]:
+        return [w for w in self.words if w.confidence >= SIZE_MIN_CONFIDENCE
+                and len(w.text) >= 3 and any(c.isalpha() for c in w.text)]
+
+    @property
+    def text_height(self) -> float | None:
+        """Median height in pixels of the confidently read words (the smaller side of the
+        box, so text Tesseract read turned by 90 degrees counts too); None when fewer than
+        ``SIZE_MIN_WORDS`` words tell."""
+        sized = self._sized_words()
+        if len(sized) < SIZE_MIN_WORDS:
+            return None
+        return float(np.median([min(w.width, w.height) for w in sized]))
+
+    @property
+    def text_width(self) -> float | None:
+        """Width of the text on the page (5th to 95th percentile of the word edges) in units
+        of :attr:`text_height`: about 20-30 for a receipt's single narrow column, 40 and
+        more for letter pages, multi-column articles and tables. None when unknown or when
+        most words stand upright (the page is turned by 90 degrees)."""
+        height = self.text_height
+        sized = self._sized_words()
+        if not height or 2 * sum(w.height > w.width for w in sized) > len(sized):
+            return None  # unknown, or lines running vertically (a page turned by 90 degrees)
+        lefts = [w.left for w in self.words]
+        rights = [w.left + w.width for w in self.words]
+        extent = float(np.percentile(rights, 95) - np.percentile(lefts, 5))
+        return extent / height
+
+    @property
+    def line_chars(self) -> float:
+        """Median characters per line as Tesseract cut them: short for table cells and
+        labels read apart from their values, 15 and more for running lines."""
+        lines: dict[tuple[int, int, int], int] = {}
+        for w in self.words:
+            key = (w.block, w.paragraph, w.line)
+            lines[key] = lines.get(key, -1) + len(w.text) + 1
+        return float(np.median(list(lines.values()))) if lines else 0.0
 
 
 @dataclass

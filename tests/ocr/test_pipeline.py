@@ -24,7 +24,14 @@ from actors.ocr import (
     process_document,
 )
 from actors.ocr.loading import PageImage
-from actors.ocr.pipeline import choose, recognize_variants
+from actors.ocr.pipeline import (
+    choose,
+    layout_psm,
+    original,
+    ready_page,
+    recognize_variants,
+    run_variant,
+)
 from actors.ocr.recognize import detect_orientation
 from tests.ocr.helpers import SENTENCES, encode, multipage, text_page, text_pdf, words_of
 
@@ -74,8 +81,8 @@ def test_hocr_and_searchable_pdf(result_with_outputs) -> None:  # type: ignore[n
     assert recall(reader.pages[0].extract_text()) > 0.8
 
 
-ROTATION_ONLY = PreprocessOptions(border_removal=False, denoise=False, contrast=False,
-                                  binarize=False)
+ROTATION_ONLY = PreprocessOptions(border_removal=False, denoise=False, clahe=False,
+                                  contrast=False, binarize=False)
 
 
 def upright_page() -> Image.Image:
@@ -188,3 +195,49 @@ def test_skewed_page_is_read_straightened() -> None:
     best = choose(variants)
     assert abs(best.skew - 8) < 0.5
     assert best.recognition is not None and recall(best.recognition.text) > 0.9
+
+
+RECEIPT_LINES = ["GARDENIA BAKERIES SDN BHD", "LOT 3, JALAN PELABUR 23/1", "TAX INVOICE",
+                 "DATE: 05/08/2017 11:00", "WHITE BREAD 2 4.26", "WHOLEMEAL 1 2.78",
+                 "TOTAL PAYABLE: 19.31", "CASH 50.00", "CHANGE 30.69",
+                 "THANK YOU PLEASE COME AGAIN"]
+
+
+def test_text_size_and_layout_signals() -> None:
+    page = PageImage(0, np.asarray(text_page(RECEIPT_LINES, size=(560, 900), font_size=22,
+                                             top=30)), None)
+    options = OcrOptions()
+    first = run_variant(original(page, options.preprocess), options)
+    assert first.text_height is not None and 12 <= first.text_height <= 24
+    assert first.text_width is not None and first.text_width <= 32
+    assert first.line_chars >= 10
+    assert layout_psm(first, options) == 6  # a narrow column of lines: one block
+    assert layout_psm(first, options.with_(psm=4)) is None  # a psm asked for is kept
+    ready = ready_page(page, options, first)
+    assert ready.psm == 6
+    # Rescaled so that the words are about target_text_px high.
+    scale = ready.matrix[0, 0]
+    assert abs(first.text_height * scale - options.preprocess.target_text_px) < 3
+    # A page of prose lines (two sentences a line, as on a letter page) keeps psm 3.
+    long_lines = [f"{a} {b}" for a, b in zip(SENTENCES, SENTENCES[1:] + SENTENCES[:1],
+                                             strict=True)]
+    wide = PageImage(0, np.asarray(text_page(long_lines, size=(1500, 900), font_size=22,
+                                             top=30)), None)
+    prose = run_variant(original(wide, options.preprocess), options)
+    assert prose.text_width is not None and prose.text_width > 32
+    assert layout_psm(prose, options) is None
+
+
+def test_faint_narrow_page_is_read_from_its_variants() -> None:
+    ink = np.asarray(text_page(RECEIPT_LINES, size=(700, 900), font_size=22, top=30))
+    gradient = np.linspace(0, 20, ink.shape[1])[None, :]  # paper darker to the right
+    faint = np.clip(215 + ink.astype(np.float64) * 40 / 255 - gradient, 0, 255)
+    page = PageImage(0, faint.astype(np.uint8), None)
+    always = OcrOptions(preprocess=PreprocessOptions(confident_score=101.0))
+    variants = recognize_variants(page, always)
+    names = [v.name for v in variants]
+    assert names[0] in ("original", "deskew") and {"border_removal", "clahe"} <= set(names)
+    assert all(v.psm == 6 for v in variants if v.name in ("border_removal", "clahe"))
+    best = choose(variants)
+    assert best.recognition is not None
+    assert "PAYABLE" in best.recognition.text and "19.31" in best.recognition.text

@@ -74,3 +74,25 @@ def test_binarize_and_denoise_keep_shape(page: np.ndarray) -> None:
     cleaned = pp.denoise(noisy)
     assert cleaned.shape == page.shape
     assert np.abs(cleaned.astype(int) - page).mean() < np.abs(noisy.astype(int) - page).mean()
+
+
+def test_clahe_darkens_faint_print_on_uneven_paper(page: np.ndarray) -> None:
+    gradient = np.linspace(0, 60, page.shape[1])[None, :]  # paper darker to the right
+    faint = np.clip(210 + page.astype(np.float64) * 45 / 255 - gradient, 0, 255)
+    faint = faint.astype(np.uint8)
+    out = pp.clahe(faint)
+    ink, paper = page < 128, page >= 128
+    assert out[ink].mean() < faint[ink].mean()
+    assert out[paper].mean() - out[ink].mean() > 1.2 * (faint[paper].mean() - faint[ink].mean())
+
+
+def test_text_scale_factor_brings_words_to_the_target_height() -> None:
+    assert pp.text_scale_factor((1000, 600), 12.0, target_px=24) == pytest.approx(2.0)
+    assert pp.text_scale_factor((1000, 600), 48.0, target_px=24) == pytest.approx(0.5)
+    assert pp.text_scale_factor((1000, 600), 96.0, target_px=24) == pytest.approx(0.5)  # floor
+    assert pp.text_scale_factor((1000, 600), 3.0, target_px=24) == pytest.approx(4.0)  # cap
+    assert pp.text_scale_factor((1000, 600), 24.5, target_px=24) == 1.0  # within 5 %
+    assert pp.text_scale_factor((1000, 600), 6.0, target_px=24,
+                                max_pixels=2_400_000) == pytest.approx(2.0)
+    small, matrix = pp.rescale(np.zeros((100, 60), np.uint8), 0.5)
+    assert small.shape == (50, 30) and matrix[0, 0] == 0.5
