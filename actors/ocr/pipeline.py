@@ -197,10 +197,15 @@ def layout_psm(first: Recognition, options: OcrOptions) -> int | None:
 
 def ready_page(page: PageImage, options: OcrOptions, first: Recognition | None) -> Variant:
     """The page AUTO derives its variants from: grayscale, rescaled by the size of the text
-    ``first`` read, deskewed; read with the psm its layout calls for."""
+    ``first`` read (word boxes of a skewed page corrected for the skew), deskewed; read with
+    the psm its layout calls for."""
     pre = options.preprocess
-    height = first.text_height if first is not None else None
-    ready = prepared(original(page, pre), pre, options.max_pixels_per_page, height)
+    base = original(page, pre)
+    height = None
+    if first is not None:
+        skew = pp.estimate_skew(pp.to_gray(base.image)) if pre.deskew else 0.0
+        height = first.text_height_at(skew if abs(skew) >= MIN_SKEW_DEG else 0.0)
+    ready = prepared(base, pre, options.max_pixels_per_page, height)
     ready.psm = layout_psm(first, options) if first is not None else None
     return ready
 

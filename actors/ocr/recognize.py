@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 import tempfile
@@ -63,10 +64,20 @@ class Recognition:
         """Median height in pixels of the confidently read words (the smaller side of the
         box, so text Tesseract read turned by 90 degrees counts too); None when fewer than
         ``SIZE_MIN_WORDS`` words tell."""
+        return self.text_height_at(0.0)
+
+    def text_height_at(self, skew_deg: float) -> float | None:
+        """:attr:`text_height` of a page whose lines are skewed by ``skew_deg``: the box of
+        a word of width w and height h turned by a is h cos a + w sin a high."""
         sized = self._sized_words()
         if len(sized) < SIZE_MIN_WORDS:
             return None
-        return float(np.median([min(w.width, w.height) for w in sized]))
+        sin, cos = abs(math.sin(math.radians(skew_deg))), math.cos(math.radians(skew_deg))
+        heights = []
+        for w in sized:
+            short, long = sorted((w.width, w.height))
+            heights.append(max(1.0, (short - long * sin) / cos) if sin else float(short))
+        return float(np.median(heights))
 
     @property
     def text_width(self) -> float | None:

@@ -241,3 +241,16 @@ def test_faint_narrow_page_is_read_from_its_variants() -> None:
     best = choose(variants)
     assert best.recognition is not None
     assert "PAYABLE" in best.recognition.text and "19.31" in best.recognition.text
+
+
+def test_text_height_corrects_for_skew() -> None:
+    from actors.ocr.models import Word
+    from actors.ocr.recognize import Recognition
+
+    # Words 100x20 px turned by 10 degrees: their boxes are about 102x37.
+    words = [Word("RECEIPT", 10, 10 + 50 * i, 102, 37, 95.0, 1, 1, i) for i in range(6)]
+    rec = Recognition(words=words, text="")
+    assert rec.text_height == 37
+    assert rec.text_height_at(10.0) == pytest.approx(20, abs=1.5)
+    assert rec.text_height_at(-10.0) == rec.text_height_at(10.0)
+    assert Recognition(words=words[:3], text="").text_height is None  # too few words
