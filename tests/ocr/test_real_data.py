@@ -41,3 +41,25 @@ def test_mean_cer_below_stock_tesseract(manifest: dict[str, dict[str, str]]) -> 
             assert receipt["total"] == parse_amount(truth_fields["total"])
     mean_ours, mean_stock = sum(ours) / len(ours), sum(stock) / len(stock)
     assert mean_ours < 0.7 * mean_stock, (mean_ours, mean_stock)
+
+
+@pytest.mark.parametrize(
+    ("receipt", "max_cer"),
+    [
+        ("404", 0.35),  # so faint that stock Tesseract reads nothing (CER 1.0)
+        ("246", 0.15),  # stock 0.26; the date prints as "D2/O2/17" in OCR text
+    ],
+)
+def test_faded_receipts_are_read_with_their_date(manifest: dict[str, dict[str, str]],
+                                                 receipt: str, max_cer: float) -> None:
+    name = f"sroie_receipts/img/{receipt}.jpg"
+    row = manifest[name]
+    result = process_document(shared_data("ocr", name).read_bytes(), OcrOptions())
+    truth = shared_data("ocr", row["gt_file"]).read_text(encoding="utf-8")
+    ours = cer(truth, result.text, case_insensitive=True)
+    assert ours <= max_cer < float(row["tesseract_cer_case_insensitive"]), (ours, row)
+    page = result.pages[0]
+    assert page.variant != "original" and len(page.candidates) >= 3
+    with open(shared_data("ocr", "sroie_receipts", "key_fields.csv"), newline="") as handle:
+        truth_fields = next(r for r in csv.DictReader(handle) if r["id"] == receipt)
+    assert result.fields["receipt"]["date"] == parse_date(truth_fields["date"])
