@@ -224,6 +224,13 @@ def _median(values: list[float]) -> str:
     return f"{med:8.1f}{spread:>14}"
 
 
+def _ratio(theirs: list[float], ours: list[float]) -> str:
+    """Median (range) of theirs/ours over the rounds: each round's pair ran back to back."""
+    ratios = [t / o for t, o in zip(theirs, ours, strict=True)]
+    med = statistics.median(ratios)
+    return f"{med:.2f}" + (f" ({min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else "")
+
+
 def repeat(n: int, runs: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
     """Run every setup once per round, ``n`` rounds (alternating, so drifts in the load of
     the machine hit all of them)."""
@@ -298,35 +305,34 @@ def main(argv: list[str] | None = None) -> int:
         ray.shutdown()
         rendered.cleanup()
 
-    print(f"\nBatch OCR throughput, {args.workers} workers, OMP_THREAD_LIMIT=1, median of "
-          f"{args.repeat} (range) (Ray start-up {ray_start:.1f} s, not counted)")
+    print(f"\nBatch OCR throughput, {args.workers} workers, OMP_THREAD_LIMIT=1; seconds: "
+          f"median (range) of {args.repeat} rounds; ratio: median of the per-round ratios "
+          f"(Ray start-up {ray_start:.1f} s, not counted)")
     if not args.no_images:
-        ideal = statistics.median(times["images: xargs"])
-        print(f"{'setup (images)':44} {'pages':>5} {'seconds':>8} {'':>14} {'vs ideal':>8}")
+        print(f"{'setup (images)':48} {'pages':>5} {'seconds':>8} {'':>14} {'vs ideal':>8}")
         for name, label in (("images: xargs", f"xargs -P {args.workers} tesseract (ideal)"),
                             ("images: ours", "batch_ocr, SINGLE, no preprocessing")):
-            print(f"{label:44} {len(files):5d} {_median(times[name])} "
-                  f"{ideal / statistics.median(times[name]):8.2f}")
+            print(f"{label:48} {len(files):5d} {_median(times[name])} "
+                  f"{_ratio(times['images: xargs'], times[name]):>8}")
         if auto is not None:
-            print(f"{'batch_ocr, AUTO (default, accurate), 1 run':44} {len(files):5d} "
+            ideal = statistics.median(times["images: xargs"])
+            print(f"{'batch_ocr, AUTO (default, accurate), 1 run':48} {len(files):5d} "
                   f"{auto:8.1f} {'':>14} {ideal / auto:8.2f}")
     if not args.no_pdfs:
-        ours_s = statistics.median(times["pdfs: ours"])
+        ours_t = times["pdfs: ours"]
         n_pages = pages.get("pdfs: ours", 0)
-        print(f"\n{'setup (PDFs)':44} {'pages':>5} {'seconds':>8} {'':>14} "
+        print(f"\n{'setup (PDFs)':48} {'pages':>5} {'seconds':>8} {'':>14} "
               f"{'ours is x faster':>16}")
-        print(f"{'batch_ocr, SINGLE, no preprocessing':44} {n_pages:5d} "
-              f"{_median(times['pdfs: ours'])}")
-        floor = statistics.median(times["pdfs: xargs"])
-        print(f"{'floor: xargs -P 2 tesseract, our rendered PNGs':44} {len(pngs):5d} "
-              f"{_median(times['pdfs: xargs'])} {floor / ours_s:16.2f}")
+        print(f"{'batch_ocr, SINGLE, no preprocessing':48} {n_pages:5d} {_median(ours_t)}")
+        print(f"{'floor: xargs -P 2 tesseract on our rendered PNGs':48} {len(pngs):5d} "
+              f"{_median(times['pdfs: xargs'])} {_ratio(times['pdfs: xargs'], ours_t):>16}")
         for setup in setups if has_ocrmypdf else []:
             name = f"pdfs: ocrmypdf {setup}"
             label = f"ocrmypdf {setup}" + (" (-j 1, 2 files at a time)"
                                            if OCRMYPDF_SETUPS[setup][1]
                                            else f" (-j {args.workers}, file after file)")
-            print(f"{label:44} {n_pages:5d} {_median(times[name])} "
-                  f"{statistics.median(times[name]) / ours_s:16.2f}")
+            print(f"{label:48} {n_pages:5d} {_median(times[name])} "
+                  f"{_ratio(times[name], ours_t):>16}")
         if not has_ocrmypdf:
             print("ocrmypdf not installed: no PDF comparison")
     if args.per_pdf and not args.no_pdfs and has_ocrmypdf:

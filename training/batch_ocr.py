@@ -265,8 +265,11 @@ def _statuses(
     ctx.enable_progress_bars = False
     ctx.execution_options.preserve_order = False
     display = {f.path: f.display for f in pending}
+    # Longest first (pages, then bytes): the last files handed out are short, so the actors
+    # finish together instead of one running a long PDF alone at the end.
+    ordered = sorted(pending, key=lambda f: (-f.pages, -_size(f.path), f.path))
     ds = ray.data.read_binary_files(
-        [f.path for f in pending], include_paths=True, override_num_blocks=len(pending),
+        [f.path for f in ordered], include_paths=True, override_num_blocks=len(ordered),
     ).map_batches(
         OcrWorker,
         fn_constructor_kwargs={"out": str(out), "options": _options_dict(options),
@@ -287,6 +290,13 @@ def _statuses(
         close = getattr(batches, "close", None)
         if close is not None:
             close()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def run_batch(
@@ -375,7 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strategy", choices=[s.value for s in Strategy], default="auto")
     parser.add_argument("--lang", default="eng")
     parser.add_argument("--psm", type=int, default=3)
-    parser.add_argument("--dpi", type=int, default=300)
+    parser.add_argument("--dpi", type=int, default=300,
+                        help="PDF render resolution of vector pages; scanned pages are "
+                             "rendered at their images' resolution (200-400 dpi) unless a "
+                             "value other than 300 is given")
     parser.add_argument("--text-layer", choices=[m.value for m in TextLayerMode], default="skip")
     parser.add_argument("--no-preprocess", action="store_true",
                         help="no preprocessing and no OSD (plain Tesseract on the page)")
