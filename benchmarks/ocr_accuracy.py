@@ -11,8 +11,10 @@ confidence-guided choice over a subset of those variants (same rule, no new OCR)
 affected variants again without that setting (``RERUNS``).
 "s/page ours" counts the Tesseract passes of the default configuration (not OSD).
 CER/WER: whitespace collapsed, case-insensitive (SROIE truth is upper case), Levenshtein /
-reference length. ``ocrmypdf_pdfs`` pages are scored against ``linn.txt``, an approximate
-reference (OCR output kept by OCRmyPDF), so read that row as a consistency check.
+reference length. BoW: the order-free word error (``bag_of_words_error``), for pages whose
+reference order is arbitrary (scribe's tables and columns, SROIE's box order).
+``ocrmypdf_pdfs`` pages are scored against ``linn.txt``, an approximate reference (OCR output
+kept by OCRmyPDF), so read that row as a consistency check.
 Receipt fields: exact match of the normalised date (ISO) and total (Decimal) on SROIE.
 """
 
@@ -37,7 +39,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors.ocr.loading import PageImage, iter_pages
-from actors.ocr.metrics import cer, wer
+from actors.ocr.metrics import bag_of_words_error, cer, wer
 from actors.ocr.options import OcrOptions, Strategy, TextLayerMode
 from actors.ocr.pipeline import (
     CLEANUPS,
@@ -291,6 +293,9 @@ def summarise(scores: list[PageScore]) -> dict[str, Any]:
             rows[g]["stock_wer"].append(wer(ref, s.stock_text, case_insensitive=True))
             rows[g]["ours_cer"].append(ours_c)
             rows[g]["ours_wer"].append(wer(ref, ours_text, case_insensitive=True))
+            rows[g]["stock_bow"].append(bag_of_words_error(ref, s.stock_text,
+                                                           case_insensitive=True))
+            rows[g]["ours_bow"].append(bag_of_words_error(ref, ours_text, case_insensitive=True))
             rows[g]["stock_s"].append(s.seconds_stock)
             rows[g]["ours_s"].append(s.seconds_ours)
             for config in configs:
@@ -323,14 +328,18 @@ def summarise(scores: list[PageScore]) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     table = report["table"]
-    print("\nCER / WER (case-insensitive), ours = Strategy.AUTO, ratio = ours / stock")
+    print("\nCER / WER (case-insensitive), ours = Strategy.AUTO, ratio = ours / stock;"
+          " BoW = order-free word error (missed + spurious words / reference words)")
     print(f"{'collection':34} {'pages':>5} {'stock CER':>9} {'ours CER':>9} {'ratio':>6} "
-          f"{'stock WER':>9} {'ours WER':>9} {'ratio':>6} {'s/page st':>9} {'s/page ours':>11}")
+          f"{'stock WER':>9} {'ours WER':>9} {'ratio':>6} {'stock BoW':>9} {'ours BoW':>9} "
+          f"{'ratio':>6} {'s/page st':>9} {'s/page ours':>11}")
     for g in sorted(table):
         r = table[g]
         print(f"{g:34} {r['pages']:5d} {r['stock_cer']:9.4f} {r['ours_cer']:9.4f} "
               f"{_ratio(r['ours_cer'], r['stock_cer']):>6} {r['stock_wer']:9.4f} "
               f"{r['ours_wer']:9.4f} {_ratio(r['ours_wer'], r['stock_wer']):>6} "
+              f"{r['stock_bow']:9.4f} {r['ours_bow']:9.4f} "
+              f"{_ratio(r['ours_bow'], r['stock_bow']):>6} "
               f"{r['stock_s']:9.2f} {r['ours_s']:11.2f}")
     print("\nAblation: mean CER per collection for each configuration (same OCR passes)")
     groups = sorted(table)

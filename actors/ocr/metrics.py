@@ -1,8 +1,11 @@
 """Character and word error rates (the manifest's definition: whitespace collapsed to single
-spaces, CER = Levenshtein distance / reference length)."""
+spaces, CER = Levenshtein distance / reference length), and an order-free word error for
+pages whose reference reading order is arbitrary (tables, multi-column layouts: see
+``../shared/data/ocr/SOURCE.md``)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -51,3 +54,16 @@ def wer(reference: str, hypothesis: str, *, case_insensitive: bool = False) -> f
     if not ref:
         return 0.0 if not hyp else 1.0
     return levenshtein(ref, hyp) / len(ref)
+
+
+def bag_of_words_error(reference: str, hypothesis: str, *,
+                       case_insensitive: bool = False) -> float:
+    """Words missed plus words not in the reference, over the reference's word count, with
+    words compared as multisets: 0 when the same words were read in any order. A substituted
+    word counts twice (one missed, one spurious), unlike WER."""
+    ref = Counter(normalize_text(reference, case_insensitive=case_insensitive).split())
+    hyp = Counter(normalize_text(hypothesis, case_insensitive=case_insensitive).split())
+    total = sum(ref.values())
+    if not total:
+        return 0.0 if not hyp else 1.0
+    return (sum((ref - hyp).values()) + sum((hyp - ref).values())) / total
