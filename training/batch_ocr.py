@@ -275,10 +275,9 @@ def _statuses(
         fn_constructor_kwargs={"out": str(out), "options": _options_dict(options),
                                "display": display},
         batch_size=1,
-        # One file in flight per actor: files are handed to whichever actor is free (Ray's
-        # default queues 2 per actor up front, so one actor can end up with the long files
-        # while the other idles).
-        compute=ray.data.ActorPoolStrategy(size=concurrency, max_tasks_in_flight_per_actor=1),
+        # Ray's default of 2 files in flight per actor: with 1 the actor idles between files
+        # while the next is dispatched (43 images: 7% slower).
+        compute=ray.data.ActorPoolStrategy(size=concurrency),
         num_cpus=num_cpus_per_actor,
         batch_format="numpy",
     )
