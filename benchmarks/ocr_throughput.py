@@ -39,7 +39,9 @@ one Tesseract pass per page) vs ``ocrmypdf -j 1 --output-type none --sidecar``.
 
 Measured 2026-11-26 (``--repeat 3 --per-pdf``, 2 shared cores, load 1-2; ratios = median of
 per-round ratios): images 0.82 of ideal (23.1 s vs 19.0 s: ~2-4 s of Ray Data/actor start-up
-per run on a 19 s job). PDFs: ours 18.3 s; Tesseract alone on the same pixels 14.6 s (ours
+per run on a 19 s job); a later ``--no-pdfs --repeat 3``: 0.80, and 0.85 against xargs
+writing the same outputs (words with boxes and confidences cost Tesseract ~5-8% more than
+plain text). PDFs: ours 18.3 s; Tesseract alone on the same pixels 14.6 s (ours
 at 0.79 of it); OCRmyPDF default 40.7 s (ours 2.19x faster), ``pdf`` 31.0 s (1.69x), ``text``
 31.1 s (1.70x), ``text-x2`` 22.3 s (1.20x). Both sides spend most of their time in the same
 Tesseract pass on about the same pixels (per PDF on one core: 30.7 s vs 40.4 s, 1.32x), so
@@ -107,12 +109,15 @@ def _env() -> dict[str, str]:
     return dict(os.environ, OMP_THREAD_LIMIT="1")
 
 
-def xargs_tesseract(files: list[Path], workers: int) -> float:
+def xargs_tesseract(files: list[Path], workers: int, *, words: bool = False) -> float:
+    """``xargs -P workers tesseract FILE stdout``; ``words``: also the TSV of words with
+    boxes and confidences, the outputs batch_ocr keeps (plain text alone is cheaper)."""
     listing = "\n".join(str(f) for f in files) + "\n"
+    tsv = ["-c", "tessedit_create_tsv=1"] if words else []
     t0 = time.perf_counter()
     subprocess.run(
         ["xargs", "-P", str(workers), "-I{}", "tesseract", "{}", "stdout", "-l", "eng",
-         "--psm", "3"],
+         "--psm", "3", *tsv],
         input=listing.encode(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=_env(), check=True,
     )
@@ -298,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     rendered = tempfile.TemporaryDirectory(prefix="ocr-bench-pages-")
     if not args.no_images:
         runs["images: xargs"] = lambda: xargs_tesseract(files, args.workers)
+        runs["images: xargs tsv"] = lambda: xargs_tesseract(files, args.workers, words=True)
         runs["images: ours"] = ours("images: ours", files, FAST)
     if not args.no_pdfs:
         pngs = render_pages(pdf_files, Path(rendered.name))
@@ -322,9 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_images:
         print(f"{'setup (images)':48} {'pages':>5} {'seconds':>8} {'':>14} {'vs ideal':>8}")
         for name, label in (("images: xargs", f"xargs -P {args.workers} tesseract (ideal)"),
+                            ("images: xargs tsv", "  the same, + words/boxes/confidences (tsv)"),
                             ("images: ours", "batch_ocr, SINGLE, no preprocessing")):
             print(f"{label:48} {len(files):5d} {_median(times[name])} "
                   f"{_ratio(times['images: xargs'], times[name]):>8}")
+        print(f"{'batch_ocr vs the tsv run (same outputs)':48} {'':5} {'':>8} {'':>14} "
+              f"{_ratio(times['images: xargs tsv'], times['images: ours']):>8}")
         if auto is not None:
             ideal = statistics.median(times["images: xargs"])
             print(f"{'batch_ocr, AUTO (default, accurate), 1 run':48} {len(files):5d} "
