@@ -403,11 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from_args(args: argparse.Namespace) -> OcrOptions:
-    pre = PreprocessOptions()
-    if args.no_preprocess:
-        pre = PreprocessOptions(grayscale=False, rescale=False, deskew=False,
-                                orientation=False, denoise=False, binarize=False,
-                                border_removal=False)
+    pre = PreprocessOptions.none() if args.no_preprocess else PreprocessOptions()
     return OcrOptions(lang=args.lang, psm=args.psm, dpi=args.dpi,
                       text_layer=TextLayerMode(args.text_layer),
                       strategy=Strategy(args.strategy), preprocess=pre,

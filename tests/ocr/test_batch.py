@@ -204,3 +204,13 @@ def test_killed_job_resumes_exactly_once(tmp_path: Path, ray_local: None) -> Non
     keys = output_keys(out)
     assert set(keys) == expected_keys(src) and max(keys.values()) == 1
     assert summary.pages_skipped == len(before)
+
+
+def test_no_preprocess_flag_means_plain_tesseract() -> None:
+    from actors.ocr import PreprocessOptions
+    from training.batch_ocr import build_parser, options_from_args
+
+    args = build_parser().parse_args(["src", "out", "--no-preprocess"])
+    assert options_from_args(args).preprocess == PreprocessOptions.none()
+    args = build_parser().parse_args(["src", "out"])
+    assert options_from_args(args).preprocess == PreprocessOptions()
