@@ -22,7 +22,9 @@ def add_parser(sub: Any) -> None:
     batch.add_argument("out", help="output folder (parts/ and pages.parquet)")
     batch.add_argument("--lang", default="eng", help="Tesseract languages, e.g. eng+deu")
     batch.add_argument("--psm", type=int, default=3, help="page segmentation mode")
-    batch.add_argument("--dpi", type=int, default=300, help="PDF rendering resolution")
+    batch.add_argument("--dpi", type=int, default=None,
+                       help="PDF render resolution of every page (default: scanned pages at "
+                            "their images' resolution, 200-400 dpi; others at 300)")
     batch.add_argument("--strategy", choices=["single", "auto"], default="auto")
     batch.add_argument("--text-layer", choices=["error", "skip", "redo", "force"],
                        default="skip")

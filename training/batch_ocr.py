@@ -384,10 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strategy", choices=[s.value for s in Strategy], default="auto")
     parser.add_argument("--lang", default="eng")
     parser.add_argument("--psm", type=int, default=3)
-    parser.add_argument("--dpi", type=int, default=300,
-                        help="PDF render resolution of vector pages; scanned pages are "
-                             "rendered at their images' resolution (200-400 dpi) unless a "
-                             "value other than 300 is given")
+    parser.add_argument("--dpi", type=int, default=None,
+                        help="PDF render resolution of every page (default: scanned pages "
+                             "at their images' resolution, 200-400 dpi; others at 300)")
     parser.add_argument("--text-layer", choices=[m.value for m in TextLayerMode], default="skip")
     parser.add_argument("--no-preprocess", action="store_true",
                         help="no preprocessing and no OSD (plain Tesseract on the page)")

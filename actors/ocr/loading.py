@@ -7,8 +7,8 @@ PDF render resolution (:func:`pdf_render_dpi`), like OCRmyPDF: a scanned page (i
 cover a good part of it) is rendered at the native resolution of its images, clamped to
 :data:`NATIVE_DPI_RANGE` (no upsampling of a 300 dpi scan to something else, no 1440 dpi
 render of a fax-size thumbnail); a page with vector content (visible text, paths) or without
-a large image at ``options.dpi`` (at least). ``options.dpi`` other than its default (300) is
-an explicit request and used for every page. ``max_pixels_per_page`` lowers either.
+a large image at :data:`DEFAULT_DPI` (at least). An ``options.dpi`` that is set is an explicit
+request and used for every page. ``max_pixels_per_page`` lowers either.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ MIN_PDF_DPI = 72
 NATIVE_DPI_RANGE = (200.0, 400.0)
 # An image counts for the native resolution when it covers at least this share of the page.
 MIN_IMAGE_COVER = 0.1
-# ``OcrOptions.dpi`` at its default means "no explicit request": native resolution applies.
-DEFAULT_DPI = OcrOptions.__dataclass_fields__["dpi"].default
+# Pages without a native resolution (vector content, small images) when ``OcrOptions.dpi``
+# is None; with it set, that resolution applies to every page.
+DEFAULT_DPI = 300.0
 _GRAY_COLORSPACES = (pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_CALGRAY)
 
 
@@ -361,15 +362,15 @@ def pdf_render_dpi(
     """The resolution to render a PDF page of ``size_pt`` at.
 
     ``native_dpi`` (the page's image resolution, see :func:`page_content`) clamped to
-    :data:`NATIVE_DPI_RANGE`, at least ``options.dpi`` when the page has ``vector`` content;
-    ``options.dpi`` for pages without a native resolution or when it is set explicitly (not
-    :data:`DEFAULT_DPI`). Then lowered when the page would exceed ``max_pixels_per_page``;
+    :data:`NATIVE_DPI_RANGE`, at least :data:`DEFAULT_DPI` when the page has ``vector``
+    content; :data:`DEFAULT_DPI` for pages without a native resolution; ``options.dpi`` for
+    every page when it is set. Then lowered when the page would exceed ``max_pixels_per_page``;
     raises :class:`PixelLimitError` when even :data:`MIN_PDF_DPI` would be too large.
     """
     del rotation  # pixel count is rotation-invariant
     width_in, height_in = size_pt[0] / 72.0, size_pt[1] / 72.0
-    dpi = float(options.dpi)
-    if native_dpi is not None and options.dpi == DEFAULT_DPI:
+    dpi = float(options.dpi if options.dpi is not None else DEFAULT_DPI)
+    if native_dpi is not None and options.dpi is None:
         low, high = NATIVE_DPI_RANGE
         native = round(min(max(native_dpi, low), high), 2)
         dpi = max(native, dpi) if vector else native

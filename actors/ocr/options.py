@@ -100,6 +100,10 @@ _LANG_RE = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")
 class OcrOptions:
     """Options of :func:`actors.ocr.process_document`.
 
+    ``dpi``: the resolution PDF pages are rendered at; ``None`` (default) renders a scanned
+    page at its images' own resolution and other pages at 300 dpi (see
+    :func:`actors.ocr.loading.pdf_render_dpi`).
+
     Limits: ``max_bytes`` (input size), ``max_pages``, ``max_pixels_per_page`` (raster pages;
     PDF pages are rendered at a lower DPI when ``dpi`` would exceed it; Pillow refuses
     images above ~89 Mpx whatever this says), ``page_timeout_s`` (per page: the first
@@ -109,7 +113,7 @@ class OcrOptions:
 
     lang: str = "eng"
     psm: int = 3
-    dpi: int = 300
+    dpi: int | None = None
     text_layer: TextLayerMode = TextLayerMode.ERROR
     strategy: Strategy = Strategy.AUTO
     preprocess: PreprocessOptions = field(default_factory=PreprocessOptions)
@@ -126,7 +130,7 @@ class OcrOptions:
             raise InvalidOptionsError(f"invalid language spec {self.lang!r} (e.g. 'eng+deu')")
         if not 0 <= self.psm <= 13 or self.psm == 2:
             raise InvalidOptionsError(f"psm must be 0..13 except 2, got {self.psm}")
-        if not 36 <= self.dpi <= 1200:
+        if self.dpi is not None and not 36 <= self.dpi <= 1200:
             raise InvalidOptionsError(f"dpi must be in 36..1200, got {self.dpi}")
         try:
             object.__setattr__(self, "text_layer", TextLayerMode(self.text_layer))

@@ -251,6 +251,9 @@ def test_explicit_dpi_overrides_the_native_resolution() -> None:
     page = only_page(scan_pdf((600, 400), 250), OcrOptions(dpi=150))
     assert page.dpi == 150
     assert page.image is not None and abs(page.image.shape[1] - 360) <= 1
+    # 300 asked for explicitly is honoured too (it is also the default of vector pages).
+    assert only_page(scan_pdf((600, 400), 250), OcrOptions(dpi=300)).dpi == 300
+    assert only_page(scan_pdf((600, 400), 250)).dpi == 250
 
 
 def test_vector_page_uses_options_dpi() -> None:
@@ -285,7 +288,7 @@ def test_image_in_a_form_xobject_uses_the_form_matrix() -> None:
 
 
 def test_small_images_do_not_set_the_resolution() -> None:
-    # A 1 x 0.5 in logo at 600 dpi on a Letter page: no scan, options.dpi applies.
+    # A 1 x 0.5 in logo at 600 dpi on a Letter page: no scan, DEFAULT_DPI applies.
     data = placed_image_pdf((600, 300), (612, 792), (72, 0, 0, 36, 72, 700))
     with pdfium.PdfDocument(data) as pdf:
         content = page_content(pdf[0])

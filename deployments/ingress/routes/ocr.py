@@ -81,7 +81,9 @@ async def upload_document(
     lang: Annotated[str, Form(max_length=64, description="Tesseract languages, e.g. eng+deu")]
     = "eng",
     psm: Annotated[int, Form(ge=0, le=13, description="page segmentation mode")] = 3,
-    dpi: Annotated[int, Form(ge=36, le=1200, description="PDF rendering resolution")] = 300,
+    dpi: Annotated[int | None, Form(ge=36, le=1200, description=(
+        "PDF render resolution of every page (default: scanned pages at their images' "
+        "resolution, 200-400 dpi; others at 300)"))] = None,
     text_layer: Annotated[Literal["error", "skip", "redo", "force"], Form(
         description="PDF pages that already have text: refuse (error), keep (skip), "
                     "re-OCR invisible text (redo), OCR anyway (force)")] = "error",
