@@ -73,6 +73,11 @@ def text_pdf(pages: list[str | None], *, invisible: bool = False) -> bytes:
             body = f"BT /F1 24 Tf {mode} Tr 72 700 Td ({safe}) Tj ET".encode()
         objects.append(b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return serialize_pdf(objects)
+
+
+def serialize_pdf(objects: list[bytes]) -> bytes:
+    """A PDF file of ``objects`` (object 1 the catalog), with its xref table and trailer."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []

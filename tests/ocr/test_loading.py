@@ -31,7 +31,7 @@ from actors.ocr.loading import (
     pdf_render_dpi,
     pdf_text_layers,
 )
-from tests.ocr.helpers import encode, multipage, text_page, text_pdf
+from tests.ocr.helpers import encode, multipage, serialize_pdf, text_page, text_pdf
 
 
 def small(color: int = 255, size: tuple[int, int] = (60, 40)) -> Image.Image:
@@ -198,19 +198,7 @@ def placed_image_pdf(
     else:
         objects.append(b"null")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + obj + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
-    return out.getvalue()
+    return serialize_pdf(objects)
 
 
 def only_page(data: bytes, options: OcrOptions | None = None) -> PageImage:
