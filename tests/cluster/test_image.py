@@ -26,8 +26,8 @@ from dockerfile_parse import DockerfileParser
 
 from cluster.cli import _parser
 from cluster.kuberay import render
-from cluster.kuberay.schema import crd_dir
 from config.settings import Settings, load_settings
+from tests.cluster.kuberay_support import rendered_manifests
 from tests.support import REPO_ROOT, missing
 
 IMAGE_DIR = REPO_ROOT / "cluster" / "image"
@@ -238,7 +238,7 @@ def test_kuberay_needs_are_met() -> None:
     venv = arg_defaults(stage)["VENV"]
     assert env_values(stage)["PATH"].startswith("${VENV}/bin:") and venv.startswith("/")
     assert "ray[" in " ".join(PYPROJECT["project"]["dependencies"])
-    for manifest in rendered().values():
+    for manifest in rendered_manifests().values():
         words = render.entrypoint_words(manifest) if manifest["kind"] == "RayJob" else []
         if words:
             assert words[0] == "python"  # the venv's python, first on PATH
@@ -269,7 +269,7 @@ def test_ports_and_health_route_match_the_config() -> None:
     defaults = Settings.model_fields
     assert serve_port == defaults["http_port"].default
     assert int(env_values(stage)["ARMILLARY_HTTP_PORT"]) == serve_port
-    head = rendered()["rayservice.yaml"]["spec"]["rayClusterConfig"]["headGroupSpec"]
+    head = rendered_manifests()["rayservice.yaml"]["spec"]["rayClusterConfig"]["headGroupSpec"]
     head_ports = {p["containerPort"] for p in head["template"]["spec"]["containers"][0]["ports"]}
     assert exposed == head_ports, f"EXPOSE {sorted(exposed)} vs KubeRay head {sorted(head_ports)}"
     assert serve_port in exposed
@@ -282,13 +282,6 @@ def test_ports_and_health_route_match_the_config() -> None:
 
 
 # ---------------------------------------------------------------- one image name
-
-
-@cache
-def rendered() -> dict[str, dict[str, Any]]:
-    if not crd_dir().is_dir():
-        missing(f"KubeRay CRDs not found: {crd_dir()}")
-    return render.render_all(load_settings())
 
 
 def _images(node: Any) -> list[str]:
@@ -311,7 +304,7 @@ def test_compose_kuberay_and_make_use_the_settings_image(monkeypatch: pytest.Mon
     build = service["build"]
     dockerfile = (REPO_ROOT / "config" / build["context"] / build["dockerfile"]).resolve()
     assert dockerfile == DOCKERFILE
-    images = [i for m in rendered().values() for i in _images(m)]
+    images = [i for m in rendered_manifests().values() for i in _images(m)]
     assert images and set(images) == {default}
     monkeypatch.setenv("ARMILLARY_IMAGE", "registry.example/armillary:9.9.9")
     again = render.render_all(load_settings())

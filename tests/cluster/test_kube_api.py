@@ -18,9 +18,9 @@ import pytest
 from cluster.cli import main
 from cluster.kuberay import api, render
 from cluster.kuberay.api import KubeError, KubeRay, make_api
-from cluster.kuberay.schema import ManifestError, crd_dir
+from cluster.kuberay.schema import ManifestError
 from config.settings import load_settings
-from tests.support import missing
+from tests.cluster.kuberay_support import require_crds
 
 RECORDINGS = json.loads((Path(__file__).parent / "recordings" / "kube_api.json").read_text())
 
@@ -96,8 +96,7 @@ def server() -> Iterator[tuple[str, Replay]]:
 
 @pytest.fixture()
 def kube(server: tuple[str, Replay]) -> KubeRay:
-    if not crd_dir().is_dir():
-        missing(f"KubeRay CRDs not found: {crd_dir()}")
+    require_crds()
     return KubeRay(make_api(server[0]), "armillary")
 
 
@@ -165,8 +164,7 @@ def test_scale_checks_bounds_and_groups(kube: KubeRay, server: tuple[str, Replay
 
 def test_cli_against_the_replay(server: tuple[str, Replay],
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    if not crd_dir().is_dir():
-        missing(f"KubeRay CRDs not found: {crd_dir()}")
+    require_crds()
     url, replay = server
     replay.load("scale")
     assert main(["kube", "scale", "research", "3", "--kind", "RayCluster",

@@ -12,20 +12,17 @@ from typing import Any
 import pytest
 
 from cluster.cli import main
-from cluster.kuberay import render
 from cluster.kuberay.schema import (
     KINDS,
     ManifestError,
     _program,
     cel_problems,
-    crd_dir,
     crd_openapi,
     problems,
     validate,
     validate_update,
 )
-from config.settings import load_settings
-from tests.support import missing
+from tests.cluster.kuberay_support import rendered_manifests
 
 OPERATOR = "ray.io/kuberay-operator"
 KUEUE = "kueue.x-k8s.io/multikueue"
@@ -33,9 +30,7 @@ KUEUE = "kueue.x-k8s.io/multikueue"
 
 @pytest.fixture(scope="module")
 def manifests() -> dict[str, dict[str, Any]]:
-    if not crd_dir().is_dir():
-        missing(f"KubeRay CRDs not found: {crd_dir()}")
-    return render.render_all(load_settings())
+    return rendered_manifests()
 
 
 def _rules(node: Any) -> list[str]:

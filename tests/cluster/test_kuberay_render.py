@@ -12,15 +12,15 @@ import yaml
 
 from cluster.cli import main
 from cluster.kuberay import render
-from cluster.kuberay.schema import ManifestError, crd_dir, problems, to_json_schema, validate
+from cluster.kuberay.schema import ManifestError, problems, to_json_schema, validate
 from config.settings import load_settings
-from tests.support import REPO_ROOT, missing
+from tests.cluster.kuberay_support import require_crds
+from tests.support import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def manifests() -> dict[str, dict[str, Any]]:
-    if not crd_dir().is_dir():
-        missing(f"KubeRay CRDs not found: {crd_dir()}")
+    require_crds()
     return render.render_all(load_settings(image="registry.example/armillary:1.2.3"))
 
 
@@ -117,8 +117,7 @@ def test_broken_serve_config_is_rejected(manifests: dict[str, dict[str, Any]]) -
 
 
 def test_cli_render_writes_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if not crd_dir().is_dir():
-        missing(f"KubeRay CRDs not found: {crd_dir()}")
+    require_crds()
     assert main(["kube", "render", "--out", str(tmp_path)]) == 0
     files = sorted(p.name for p in tmp_path.glob("*.yaml"))
     assert files == sorted(["rayservice.yaml", "raycluster-research.yaml",

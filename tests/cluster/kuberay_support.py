@@ -1,0 +1,24 @@
+"""Shared by the KubeRay tests: the CRDs they validate against, and the rendered manifests."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from cluster.kuberay import render
+from cluster.kuberay.schema import crd_dir
+from config.settings import load_settings
+from tests.support import missing
+
+
+def require_crds() -> None:
+    """Fail (CI) or skip when ../shared/kuberay/crds is not there."""
+    if not crd_dir().is_dir():
+        missing(f"KubeRay CRDs not found: {crd_dir()}")
+
+
+@cache
+def rendered_manifests() -> dict[str, dict[str, Any]]:
+    """``armillary kube render`` of the default settings, once per test session (read only)."""
+    require_crds()
+    return render.render_all(load_settings())
