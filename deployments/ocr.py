@@ -5,7 +5,8 @@ The replica opens the stores (embedded ones through their owner actors) and serv
 Tesseract with ``OMP_THREAD_LIMIT=1``), so the replica's event loop stays responsive.
 Large documents are jobs on the EventBus queue: every replica runs the worker loop
 (started here, restarted by Serve's periodic `check_health`), so a job queued by one
-replica, or left by a replica that died, is run by another
+replica, handed back by a replica that shuts down, or left by one that died, is run by
+another
 (:mod:`deployments.ocr_service.jobs`). Page images and PDFs live in the shared Database,
 so any replica serves them. The replica itself reserves a quarter CPU for its
 bookkeeping; nothing is built at import time.
@@ -34,6 +35,11 @@ class Ocr(OcrService):
         await self.stores.connect()
         await self.stores.database.migrate()
         self.start_worker()
+
+    async def __del__(self) -> None:
+        """Serve's graceful shutdown, once the ongoing requests are drained: hand the
+        jobs running here back to the queue at once (`OcrService.stop`)."""
+        await self.stop()
 
     async def check_health(self) -> None:
         if not self.start_worker():

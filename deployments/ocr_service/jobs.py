@@ -13,9 +13,14 @@ Life of a job:
    a time) with a lease of ``ocr_job_lease_s``. While a job runs, a heartbeat renews the
    lease every third of it (``EventBus.extend``); if the renewal says another delivery
    took the task over, the job stops without writing anything more.
-3. A worker that dies (replica killed, node lost, ``stop()``) never acks: its heartbeat
-   stops, the lease runs out and the task is delivered to another worker, which OCRs the
-   upload again from the blob. Progress events restart at page 0 on ``jobs.<job id>``.
+3. A worker that stops (``OcrService.stop``: the replica's graceful shutdown) claims
+   nothing more and releases the tasks it runs (``EventBus.release``), without waiting
+   for the page in progress: another worker claims them at once. A worker that dies
+   (replica killed, node lost) never acks: its heartbeat stops, the lease runs out and
+   the task is delivered to another worker. Either way the next worker OCRs the upload
+   again from the blob (no per-page result is stored; page images are written again),
+   the interrupted delivery counts as an attempt, and progress events restart at page 0
+   on ``jobs.<job id>``.
 4. Exactly once: the task names the document, and the document row says whether it is
    finished. A delivery of a task whose document already ``succeeded`` (the worker died
    between the row update and the ack) or ``failed`` only finishes the job and acks. The

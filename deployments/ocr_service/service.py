@@ -26,6 +26,7 @@ import logging
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from actors.ocr.batch import content_hash
@@ -56,6 +57,8 @@ from storage.records.ocr import (
 from storage.stores import Stores
 
 log = logging.getLogger("armillary.ocr")
+STOP_TIMEOUT_S = 10.0
+"""How long `OcrService.stop` waits, at most, for the jobs it cancels to unwind."""
 REQUEST_OPTIONS = frozenset({"lang", "psm", "dpi", "text_layer", "strategy", "pdf", "hocr",
                              "processors"})
 
@@ -78,6 +81,8 @@ class OcrService:
         self.consumer = f"ocr-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(settings.ocr_workers, thread_name_prefix="ocr")
         self._active: set[asyncio.Task[None]] = set()
+        self._held: dict[asyncio.Task[Any], _Delivery] = {}
+        self._stopped = False
         self._worker_task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._tables_ready = False
@@ -196,7 +201,9 @@ class OcrService:
 
     def start_worker(self) -> bool:
         """Start the worker loop that runs queued document jobs on the running event loop
-        (idempotent); returns whether it runs."""
+        (idempotent); returns whether it runs (never again after `stop`)."""
+        if self._stopped:
+            return False
         if self._worker_task is None or self._worker_task.done():
             self._wake = asyncio.Event()
             self._worker_task = asyncio.get_running_loop().create_task(self._worker_loop())
@@ -205,7 +212,7 @@ class OcrService:
     async def _worker_loop(self) -> None:
         assert self._wake is not None
         wake = self._wake
-        while True:
+        while not self._stopped:
             wake.clear()
             try:
                 while len(self._active) < self.settings.ocr_worker_jobs:
@@ -213,6 +220,9 @@ class OcrService:
                                                             self.settings.ocr_job_lease_s)
                     if task is None:
                         break
+                    if self._stopped:  # claimed while `stop` began: not run here
+                        await self.stores.eventbus.release(task)
+                        return
                     job = asyncio.get_running_loop().create_task(self._run_task(task))
                     self._active.add(job)
                     job.add_done_callback(self._job_done)
@@ -240,7 +250,8 @@ class OcrService:
 
     async def _run_task(self, task: Task) -> None:
         """Run one delivery under a heartbeat that renews its lease; stop when the lease
-        is lost (another worker has the task now)."""
+        is lost (another worker has the task now). While it runs, `stop` can hand it
+        back (`_held`)."""
         me = asyncio.current_task()
         assert me is not None
         lost = False
@@ -261,6 +272,7 @@ class OcrService:
                     return
 
         beat = asyncio.get_running_loop().create_task(heartbeat())
+        self._held[me] = _Delivery(task, beat)
         try:
             await self._job(task, DocumentTask.from_payload(task.payload))
         except asyncio.CancelledError:
@@ -271,6 +283,7 @@ class OcrService:
             # Not acked: the task comes back after the lease (stores unreachable, ...).
             log.exception("OCR task %s failed (attempt %d)", task.id, task.attempts)
         finally:
+            self._held.pop(me, None)
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
@@ -295,17 +308,22 @@ class OcrService:
                 await self.progress.step(work.job_id, "ocr", 0, work.pages)
                 result = await self._process(work.document_id, data, options, work.job_id,
                                              work.pages)
-            except OcrError as exc:
-                if not isinstance(exc, OcrInputError):
-                    log.exception("OCR job %s failed", work.job_id)
-                await self._end(work, error=_message(exc))
             except Exception as exc:
-                if task.attempts < self.settings.ocr_job_max_attempts:
+                if self._stopped:
+                    # Cancelled by `stop` and failing in its cleanup (a pool that is shut
+                    # down, ...): the task is handed back, nothing more is written here.
+                    raise asyncio.CancelledError from exc
+                if isinstance(exc, OcrError):
+                    if not isinstance(exc, OcrInputError):
+                        log.exception("OCR job %s failed", work.job_id)
+                    await self._end(work, error=_message(exc))
+                elif task.attempts < self.settings.ocr_job_max_attempts:
                     await self.progress.step(work.job_id, "retrying", 0, work.pages)
                     raise  # not acked: delivered again after the lease
-                log.exception("OCR job %s failed", work.job_id)
-                await self._end(work, error=f"OCR failed after {task.attempts} attempts:"
-                                            f" {_message(exc)}")
+                else:
+                    log.exception("OCR job %s failed", work.job_id)
+                    await self._end(work, error=f"OCR failed after {task.attempts} "
+                                                f"attempts: {_message(exc)}")
             else:
                 await self._end(work, result={
                     "document_id": work.document_id, "pages": len(result.pages),
@@ -325,16 +343,58 @@ class OcrService:
         if not self.settings.ocr_keep_uploads:
             await self.files.delete(work.document_id, UPLOAD)
 
-    async def stop(self) -> None:
-        """Stop the worker loop and the jobs it runs, unacked (another worker takes them
-        after their lease), and the thread pool (tests, replica shutdown)."""
-        tasks = [*self._active, *([self._worker_task] if self._worker_task else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Stop this replica's job work, within about ``timeout_s`` (tests, replica
+        shutdown; idempotent, and the worker never starts again):
+
+        1. the worker loop stops: no task is claimed any more;
+        2. every job running here is cancelled, its heartbeat stopped, and its task
+           released (``EventBus.release``): another worker claims it at once rather than
+           after the lease, as a further attempt (:mod:`deployments.ocr_service.jobs`);
+        3. the thread pool is shut down without waiting: a Tesseract call cannot be
+           interrupted, so a page being recognised finishes on its thread and its result
+           is dropped (nothing is written after the cancel).
+
+        A redelivered job OCRs its document again from the upload: the page images
+        stored by this replica are replaced, not reused, since no per-page OCR result
+        is stored. A task that cannot be released in time (stores unreachable) comes
+        back after its lease, as when a replica dies.
+        """
+        self._stopped = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        if self._worker_task is not None:  # let a claim in flight end (and give it back)
+            if self._wake is not None:
+                self._wake.set()
+            await asyncio.wait([self._worker_task], timeout=timeout_s / 2)
+            self._worker_task.cancel()
+        await asyncio.sleep(0)  # jobs the loop just started register their delivery
+        held = list(self._held.items())
+        jobs = [*self._active, *(job for job, _ in held)]
+        for job in jobs:
+            job.cancel()
+        # Hand the tasks back now, not once each job has unwound (its cleanup can wait
+        # for a pool thread that is busy with a long page).
+        if held:
+            await asyncio.wait([asyncio.create_task(self._hand_back(d)) for _, d in held],
+                               timeout=max(0.01, deadline - loop.time()))
+        if jobs:
+            await asyncio.wait(jobs, timeout=max(0.01, deadline - loop.time()))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _hand_back(self, delivery: _Delivery) -> None:
+        delivery.beat.cancel()
+        await asyncio.wait([delivery.beat])  # no renewal after the release
+        task = delivery.task
+        try:
+            released = await self.stores.eventbus.release(task)
+        except Exception:
+            log.exception("OCR task %s: could not hand it back; redelivered after its "
+                          "lease", task.id)
+            return
+        if released:
+            log.info("OCR task %s handed back to the queue (attempt %d)", task.id,
+                     task.attempts)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -374,6 +434,14 @@ class OcrService:
             raise UnknownDocumentError(
                 f"document {doc_id!r} has no searchable PDF (upload it with pdf=true)")
         return data
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """A task this replica runs, and the heartbeat that renews its lease."""
+
+    task: Task
+    beat: asyncio.Task[None]
 
 
 def _job_result(record: DocumentRecord) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Pub/sub is at-most-once to the subscribers present when a message is published.
 The task queue is at-least-once: a claimed task is hidden for its lease; if it is not
 acked in time it is delivered again (with `attempts` counting deliveries). A worker on a
 long task renews its lease with `extend` (a heartbeat) so that only a dead worker's task
-is delivered again.
+is delivered again; a worker that stops before finishing gives the task back with
+`release`, so that it is delivered again at once instead of after the lease.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ class EventBus(Store):
         """Renew the lease of this delivery of `task`: hidden for `lease_s` from now.
         False when the task was acked or delivered again since (the caller lost it and
         should stop working on it)."""
+
+    @abstractmethod
+    async def release(self, task: Task) -> bool:
+        """Give this delivery of `task` back unfinished (its worker stops): the task can
+        be claimed again at once, by any consumer, and that delivery counts as another
+        attempt. The caller stops working on it: `extend` and `release` of this delivery
+        answer False from then on. False, and nothing changes, when the task was acked
+        or delivered again since."""
 
     @abstractmethod
     async def pending(self, queue: str) -> int:

@@ -136,6 +136,15 @@ class MemoryEventBus(EventBus):
         q.leased[task.id] = (held[0], time.monotonic() + lease_s)
         return True
 
+    async def release(self, task: Task) -> bool:
+        q = self._queues.setdefault(task.queue, _Queue())
+        held = q.leased.get(task.id)
+        if held is None or held[0].attempts != task.attempts:
+            return False
+        del q.leased[task.id]
+        q.ready.appendleft(held[0])  # the next claim takes it
+        return True
+
     async def pending(self, queue: str) -> int:
         q = self._queue(queue)
         return len(q.ready) + len(q.leased)

@@ -1,6 +1,7 @@
 """EventBus on Redis: PUBLISH/SUBSCRIBE for events, Streams with a consumer group for
 the task queue (XREADGROUP to claim, XAUTOCLAIM to take over expired leases, XACK+XDEL
-to finish; XCLAIM JUSTID by the current owner resets the idle time to extend a lease).
+to finish; XCLAIM JUSTID by the current owner resets the idle time to extend a lease, or
+sets it past any lease to release the task).
 
 URL format: see `storage.redis_base`.
 """
@@ -21,6 +22,9 @@ from storage.redis_base import RedisBacked
 _GROUP = "workers"
 _UNRECORDED_LEASE_MS = 60_000
 _SCAN = 100  # pending entries examined per claim for an expired lease
+_RELEASED_IDLE_MS = 10 * 365 * 86_400_000
+"""The idle time `release` gives an entry: longer than any lease (and shorter than the
+Unix time in ms, which XCLAIM's IDLE must stay below)."""
 
 
 class _RedisSubscription(Subscription):
@@ -119,20 +123,40 @@ class RedisEventBus(RedisBacked, EventBus):
             pipe.hdel(stream + ":leases", task.id)
             await pipe.execute()
 
-    async def extend(self, task: Task, lease_s: float) -> bool:
-        stream = self._stream(task.queue)
+    async def _held(self, stream: str, task: Task) -> Any:
+        """The pending-entry info of this delivery of `task`, or None when it was acked,
+        delivered again since, or released."""
         info = await self._redis.xpending_range(stream, _GROUP, task.id, task.id, 1)
         if not info or int(info[0]["times_delivered"]) != task.attempts:
-            return False  # acked, or delivered again since this delivery
-        await self._redis.hset(stream + ":leases", task.id, max(1, int(lease_s * 1000)))
-        # Reset the idle time, as its owner, without counting a delivery (JUSTID). The
-        # min-idle of what was just read makes it fail if another consumer claimed the
-        # entry in between (that claim reset the idle time below it).
+            return None  # acked, or delivered again since this delivery
+        if int(info[0]["time_since_delivered"]) >= _RELEASED_IDLE_MS:
+            return None  # released by its worker, not claimed again yet
+        return info[0]
+
+    async def _reset_idle(self, stream: str, task: Task, held: Any, idle_ms: int) -> bool:
+        """Set the idle time of the entry, as its owner, without counting a delivery
+        (JUSTID). The min-idle of what was just read makes it fail if another consumer
+        claimed the entry in between (that claim reset the idle time below it)."""
         claimed = await self._redis.xclaim(
-            stream, _GROUP, info[0]["consumer"], min_idle_time=int(info[0]["time_since_delivered"]),
-            message_ids=[task.id], justid=True,
+            stream, _GROUP, held["consumer"], min_idle_time=int(held["time_since_delivered"]),
+            message_ids=[task.id], idle=idle_ms, justid=True,
         )
         return bool(claimed)
+
+    async def extend(self, task: Task, lease_s: float) -> bool:
+        stream = self._stream(task.queue)
+        held = await self._held(stream, task)
+        if held is None:
+            return False
+        await self._redis.hset(stream + ":leases", task.id, max(1, int(lease_s * 1000)))
+        return await self._reset_idle(stream, task, held, 0)
+
+    async def release(self, task: Task) -> bool:
+        # An idle time far past any lease: the next claim takes the entry over at once
+        # (`_take_expired`), and only one claim can (it resets the idle time).
+        stream = self._stream(task.queue)
+        held = await self._held(stream, task)
+        return held is not None and await self._reset_idle(stream, task, held, _RELEASED_IDLE_MS)
 
     async def pending(self, queue: str) -> int:
         return int(await self._redis.xlen(self._stream(queue)))

@@ -3,7 +3,9 @@ ingress app calls, and "B") on the same stores — real PostgreSQL + Redis, and 
 embedded SQLite file + in-process bus — each with its own data folder.
 
 - A takes a job and dies in the middle of the document (or after its pages were stored):
-  B gets the task again after the lease and completes it, with one set of pages.
+  B gets the task again and completes it, with one set of pages.
+- A stops in the middle of a long page: stop returns at once and hands the task back, and
+  B takes it without waiting for A's lease.
 - A job whose workers keep dying fails with a reason; the upload blob goes when the job
   ends (kept with ``ocr_keep_uploads``).
 - A page image and PDF made by A are served by B; nothing is on either replica's disk.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,6 +29,7 @@ from PIL import Image
 
 from config.settings import Settings
 from deployments.ingress.roles import Role
+from deployments.ocr_service.document import recognise_page
 from deployments.ocr_service.jobs import OCR_QUEUE
 from deployments.ocr_service.service import OcrService, UnknownDocumentError
 from storage.errors import StoreUnavailableError
@@ -390,3 +394,46 @@ def test_job_that_cannot_be_queued_is_failed_and_its_upload_deleted(
     assert doc["status"] == "failed" and "could not be queued" in doc["error"]
     assert replicas.job(doc["job_id"])["status"] == "failed"
     assert replicas.blob_names(doc["id"]) == {}
+
+
+def test_stopping_replica_hands_its_job_back_at_once(
+    replicas: Replicas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stops (replica shutdown) while Tesseract is on a long page: stop returns without
+    waiting for the page, the task goes back to the queue, and B completes the job long
+    before A's lease (60 s) would have run out."""
+    a = replicas.a
+    a.settings = a.settings.model_copy(update={"ocr_job_lease_s": 60.0})
+    on_page, page_may_end = threading.Event(), threading.Event()
+    run = a._run
+
+    async def long_page(fn: Any, *args: Any) -> Any:
+        if fn is not recognise_page:
+            return await run(fn, *args)
+
+        def stuck(*call: Any) -> Any:
+            on_page.set()
+            page_may_end.wait(30)
+            return fn(*call)
+
+        return await run(stuck, *args)
+
+    monkeypatch.setattr(a, "_run", long_page)
+    try:
+        started = replicas.upload(two_page_tiff(), "scan.tif", strategy="single")
+        assert started.status_code == 202, started.text
+        job_id, doc_id = started.json()["job_id"], started.json()["document_id"]
+        assert on_page.wait(60)
+        begun = time.monotonic()
+        replicas.api.run(a.stop)
+        assert time.monotonic() - begun < 5  # not held by the page in progress
+        assert not a.start_worker()  # a stopped replica takes no more work
+
+        replicas.start(replicas.b())
+        job = wait_for_job(replicas.get, job_id, timeout_s=40)
+        assert job["status"] == "succeeded", job["error"]
+        assert job["done"] == job["total"] == 2
+        assert replicas.api.run(a.stores.eventbus.pending, OCR_QUEUE) == 0
+        assert replicas.page_rows(doc_id)[0] == 2
+    finally:
+        page_may_end.set()

@@ -92,3 +92,24 @@ async def test_extended_lease_is_not_redelivered_and_lost_lease_is_reported(
     await eventbus.ack(again)
     assert await eventbus.extend(again, 30) is False
     assert await eventbus.pending("long") == 0
+
+
+async def test_released_task_is_delivered_again_at_once(eventbus: Any) -> None:
+    """A worker that stops hands its task back: another one claims it at once (well
+    within the lease), as a further attempt; the old delivery is given up."""
+    await eventbus.enqueue("handback", {"id": "c"})
+    task = await eventbus.claim("handback", "stopping-worker", lease_s=30)
+    assert task is not None
+    assert await eventbus.claim("handback", "other", lease_s=30) is None  # leased
+    assert await eventbus.release(task) is True
+    assert await eventbus.pending("handback") == 1
+    assert await eventbus.extend(task, 30) is False  # given up
+    assert await eventbus.release(task) is False
+    again = await eventbus.claim("handback", "other", lease_s=30)
+    assert again is not None and again.payload == {"id": "c"} and again.attempts == 2
+    assert await eventbus.claim("handback", "third", lease_s=30) is None  # leased again
+    assert await eventbus.release(task) is False  # the old delivery changes nothing
+    assert await eventbus.extend(again, 30) is True
+    await eventbus.ack(again)
+    assert await eventbus.release(again) is False
+    assert await eventbus.pending("handback") == 0
