@@ -41,7 +41,8 @@ Upload policy: the ``upload`` blob is kept while the job can still run (queued, 
 waiting for a redelivery) and deleted as soon as the job ends, succeeded or failed,
 unless ``ocr_keep_uploads`` is set (e.g. to reprocess documents later). The document
 row keeps the upload's size and content hash either way. Synchronous uploads are OCRed
-within the request and their bytes are never stored.
+within the request and their bytes are never stored (their document holds a lease
+instead, see :mod:`deployments.ocr_service.service`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,13 @@ the EventBus channel ``jobs.<job id>``. A job survives the replica that accepted
 it: see :mod:`deployments.ocr_service.jobs` for delivery, exactly-once results, errors
 and when the upload is deleted.
 
+A synchronous upload is OCRed within its request and its bytes are not stored, so a
+replica that dies in the middle of one cannot hand it to another: its document row holds
+a lease instead (``lease_until``, ``ocr_job_lease_s`` long, renewed every third of it
+while the request runs), and the worker loop of every replica fails the documents whose
+lease ran out with :data:`REPLICA_STOPPED`, so that they do not stay ``processing``. A
+request that is cancelled (the client went away) fails its document at once.
+
 Page images and searchable PDFs are blobs in the shared Database
 (:mod:`deployments.ocr_service.files`), so any replica serves any document.
 
@@ -24,7 +31,9 @@ import contextlib
 import functools
 import logging
 import os
+import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +66,8 @@ from storage.records.ocr import (
 from storage.stores import Stores
 
 log = logging.getLogger("armillary.ocr")
+REPLICA_STOPPED = "the replica processing this document stopped; upload it again"
+CANCELLED = "the upload was cancelled before its OCR finished; upload it again"
 STOP_TIMEOUT_S = 10.0
 """How long `OcrService.stop` waits, at most, for the jobs it cancels to unwind."""
 REQUEST_OPTIONS = frozenset({"lang", "psm", "dpi", "text_layer", "strategy", "pdf", "hocr",
@@ -124,13 +135,41 @@ class OcrService:
         if force_async or info["pages"] > self.settings.ocr_sync_max_pages:
             return await self._queue(owner, filename, data, doc_id, info, stored_options)
         await self.documents.create(doc_id, owner, filename, content_hash(data), len(data),
-                                    info["doc_type"], info["pages"], stored_options)
+                                    info["doc_type"], info["pages"], stored_options,
+                                    lease_s=self.settings.ocr_job_lease_s)
         try:
-            await self._process(doc_id, data, options)
+            async with self._leased(doc_id):
+                await self._process(doc_id, data, options)
         except Exception as exc:
             await self.documents.fail(doc_id, _message(exc))
             raise
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self.documents.fail(doc_id, CANCELLED)
+            raise
         return {"async": False, **await self.document(doc_id, None)}
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, doc_id: str) -> AsyncIterator[None]:
+        """Renew the lease of a synchronous document every third of it while the body
+        runs: it is failed as abandoned (`_reap`) only once this replica stops."""
+        lease = self.settings.ocr_job_lease_s
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(lease / 3)
+                try:
+                    await self.documents.renew(doc_id, lease)
+                except Exception:
+                    log.exception("document %s: renewing the lease failed", doc_id)
+
+        beat = asyncio.get_running_loop().create_task(heartbeat())
+        try:
+            yield
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
 
     async def _queue(self, owner: str, filename: str, data: bytes, doc_id: str,
                      info: dict[str, Any], stored_options: dict[str, Any]) -> dict[str, Any]:
@@ -212,8 +251,12 @@ class OcrService:
     async def _worker_loop(self) -> None:
         assert self._wake is not None
         wake = self._wake
+        next_reap = 0.0
         while not self._stopped:
             wake.clear()
+            if (now := time.monotonic()) >= next_reap:
+                next_reap = now + self.settings.ocr_job_lease_s / 3
+                await self._reap()
             try:
                 while len(self._active) < self.settings.ocr_worker_jobs:
                     task = await self.stores.eventbus.claim(OCR_QUEUE, self.consumer,
@@ -232,6 +275,16 @@ class OcrService:
                 log.exception("OCR worker iteration failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.settings.ocr_worker_poll_s)
+
+    async def _reap(self) -> None:
+        """Fail the synchronous documents whose replica stopped (their lease ran out)."""
+        try:
+            failed = await self.documents.fail_expired(REPLICA_STOPPED)
+        except Exception:
+            log.exception("failing abandoned documents failed")
+            return
+        for doc_id in failed:
+            log.warning("document %s: its replica stopped while OCRing it; failed", doc_id)
 
     def _job_done(self, job: asyncio.Task[None]) -> None:
         self._active.discard(job)

@@ -6,6 +6,8 @@ embedded SQLite file + in-process bus — each with its own data folder.
   B gets the task again and completes it, with one set of pages.
 - A stops in the middle of a long page: stop returns at once and hands the task back, and
   B takes it without waiting for A's lease.
+- A synchronous upload whose replica dies is failed by B's worker loop once its lease ran
+  out, with a message that says so; one on a live replica is not, however long it runs.
 - A job whose workers keep dying fails with a reason; the upload blob goes when the job
   ends (kept with ``ocr_keep_uploads``).
 - A page image and PDF made by A are served by B; nothing is on either replica's disk.
@@ -31,7 +33,7 @@ from config.settings import Settings
 from deployments.ingress.roles import Role
 from deployments.ocr_service.document import recognise_page
 from deployments.ocr_service.jobs import OCR_QUEUE
-from deployments.ocr_service.service import OcrService, UnknownDocumentError
+from deployments.ocr_service.service import REPLICA_STOPPED, OcrService, UnknownDocumentError
 from storage.errors import StoreUnavailableError
 from storage.registry import open_backend
 from storage.stores import Stores
@@ -437,3 +439,71 @@ def test_stopping_replica_hands_its_job_back_at_once(
         assert replicas.page_rows(doc_id)[0] == 2
     finally:
         page_may_end.set()
+
+
+def test_sync_upload_whose_replica_died_is_failed_by_another(
+    replicas: Replicas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A freezes in the middle of a synchronous upload (its OCR and the renewal of the
+    document's lease stop, as when the replica dies): B's worker loop fails the document
+    after the lease, with a message that says what happened, instead of leaving it
+    ``processing`` for ever."""
+    a = replicas.a
+    run = a._run
+
+    async def frozen(fn: Any, *args: Any) -> Any:
+        if fn is recognise_page:
+            await asyncio.Event().wait()
+        return await run(fn, *args)
+
+    async def no_renewal(*_: Any) -> bool:
+        await asyncio.Event().wait()
+        return False
+
+    monkeypatch.setattr(a, "_run", frozen)
+    monkeypatch.setattr(a.documents, "renew", no_renewal)
+    portal = replicas.api.client.portal
+    assert portal is not None
+    request = portal.start_task_soon(a.submit, replicas.analyst_id, "one.png",
+                                     png_page(["Never finished"]), {"strategy": "single"})
+    try:
+        replicas.wait(lambda: [d["status"] for d in replicas.get(f"{OCR}/documents").json()]
+                      == ["processing"], timeout_s=30)
+        [doc] = replicas.get(f"{OCR}/documents").json()
+        replicas.start(replicas.b())
+        replicas.wait(lambda: replicas.get(doc["url"]).json()["status"] != "processing",
+                      timeout_s=10 * LEASE_S)
+        failed = replicas.get(doc["url"]).json()
+        assert failed["status"] == "failed" and failed["error"] == REPLICA_STOPPED
+        assert failed["updated_at"] >= doc["created_at"] + LEASE_S  # once the lease ran out
+        assert not request.done()  # A never finished it
+    finally:
+        request.cancel()
+
+
+def test_sync_upload_on_a_live_replica_keeps_its_lease(
+    replicas: Replicas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A synchronous upload that takes several leases on a live replica (it renews the
+    lease) is not failed by B's worker loop meanwhile."""
+    a = replicas.a
+    run = a._run
+
+    async def slow(fn: Any, *args: Any) -> Any:
+        if fn is recognise_page:
+            await asyncio.sleep(2.5 * LEASE_S)
+        return await run(fn, *args)
+
+    monkeypatch.setattr(a, "_run", slow)
+    replicas.start(replicas.b())
+    portal = replicas.api.client.portal
+    assert portal is not None
+    request = portal.start_task_soon(a.submit, replicas.analyst_id, "one.png",
+                                     png_page(["Slow but alive"]), {"strategy": "single"})
+    seen: set[str] = set()
+    while not request.done():
+        seen.update(d["status"] for d in replicas.get(f"{OCR}/documents").json())
+        time.sleep(0.1)
+    result = request.result()
+    assert result["status"] == "succeeded" and result["error"] is None
+    assert "processing" in seen and "failed" not in seen
