@@ -6,9 +6,10 @@ Tesseract with ``OMP_THREAD_LIMIT=1``), so the replica's event loop stays respon
 Large documents are jobs on the EventBus queue: every replica runs the worker loop
 (started here, restarted by Serve's periodic `check_health`), so a job queued by one
 replica, handed back by a replica that shuts down, or left by one that died, is run by
-another
-(:mod:`deployments.ocr_service.jobs`). Page images and PDFs live in the shared Database,
-so any replica serves them. The replica itself reserves a quarter CPU for its
+another (:mod:`deployments.ocr_service.jobs`). Page images and PDFs live in the shared Database,
+so any replica serves them. Serve scales the replicas on ongoing requests plus queued
+and running jobs (:mod:`deployments.ocr_service.scaling`); a replica that shuts down
+hands its jobs back at once. The replica itself reserves a quarter CPU for its
 bookkeeping; nothing is built at import time.
 """
 
@@ -20,6 +21,7 @@ from ray import serve
 from ray.serve import Deployment
 
 from config.settings import load_settings
+from deployments.ocr_service.scaling import ocr_autoscaling_policy
 from deployments.ocr_service.service import OcrService
 from storage.stores import open_stores
 
@@ -41,6 +43,10 @@ class Ocr(OcrService):
         jobs running here back to the queue at once (`OcrService.stop`)."""
         await self.stop()
 
+    async def record_autoscaling_stats(self) -> dict[str, float]:
+        """Custom metrics for `ocr_autoscaling_policy`: queued and running jobs."""
+        return await self.autoscaling_stats()
+
     async def check_health(self) -> None:
         if not self.start_worker():
             raise RuntimeError("the OCR job worker loop does not run")
@@ -48,6 +54,7 @@ class Ocr(OcrService):
 
 OcrDeployment: Deployment = serve.deployment(
     name="Ocr", ray_actor_options={"num_cpus": 0.25},
-    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 2},
+    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 2,
+                        "policy": {"policy_function": ocr_autoscaling_policy}},
     max_ongoing_requests=8, graceful_shutdown_timeout_s=30, health_check_period_s=10,
 )(Ocr)

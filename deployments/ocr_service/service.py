@@ -45,6 +45,7 @@ from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
 from config.settings import Settings
 from deployments.analytics_service.progress import JobProgress
+from deployments.ocr_service import scaling
 from deployments.ocr_service import warehouse as wh
 from deployments.ocr_service.document import inspect, ocr_document
 from deployments.ocr_service.files import PDF, UPLOAD, DocumentFiles, encode_png, page_name
@@ -275,6 +276,12 @@ class OcrService:
                 log.exception("OCR worker iteration failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.settings.ocr_worker_poll_s)
+
+    async def autoscaling_stats(self) -> dict[str, float]:
+        """The job load this replica reports to Serve's autoscaler
+        (:mod:`deployments.ocr_service.scaling`)."""
+        return {scaling.JOBS: float(await self.stores.eventbus.pending(OCR_QUEUE)),
+                scaling.JOB_SLOTS: float(self.settings.ocr_worker_jobs)}
 
     async def _reap(self) -> None:
         """Fail the synchronous documents whose replica stopped (their lease ran out)."""
