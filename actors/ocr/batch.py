@@ -134,7 +134,7 @@ def process_file(
             t0 = time.perf_counter()
             row = _row(path, digest, number)
             try:
-                result = (text_layer_page(page) if page.image is None
+                result = (text_layer_page(page) if not page.has_image
                           else ocr_page(page, options).result)
                 fields = run_processors(ProcessorInput(result.text, [result.text]),
                                         options.processors)

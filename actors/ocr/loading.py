@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -77,16 +77,55 @@ def detect_type(data: bytes) -> DocType:
     )
 
 
-@dataclass
 class PageImage:
-    """One page ready for OCR (or carrying an existing text layer)."""
+    """One page ready for OCR (or carrying an existing text layer).
 
-    index: int  # 0-based
-    image: np.ndarray | None  # uint8, HxW (gray) or HxWx3 (RGB); None when not rendered
-    dpi: float | None  # known resolution, None when the file does not say
-    text_layer: str | None = None  # text already in the PDF page, None if none
-    text_visible: bool = False  # True when some of that text is visibly drawn
-    encoded: bytes | None = None  # the source file when it is this single page as is
+    ``image``: uint8 HxW (gray) or HxWx3 (RGB); None when the page was not rendered (a PDF
+    page whose text layer is kept). A page of an image file is decoded on the first access
+    of ``image`` (``decode``; raises :class:`CorruptDocumentError`), so a page Tesseract
+    reads straight from ``encoded`` is never decoded in Python. ``has_image``, ``width``
+    and ``height`` never decode.
+    """
+
+    def __init__(
+        self,
+        index: int,
+        image: np.ndarray | None = None,
+        dpi: float | None = None,
+        *,
+        text_layer: str | None = None,
+        text_visible: bool = False,
+        encoded: bytes | None = None,
+        decode: Callable[[], np.ndarray] | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        self.index = index  # 0-based
+        self.dpi = dpi  # known resolution, None when the file does not say
+        self.text_layer = text_layer  # text already in the PDF page, None if none
+        self.text_visible = text_visible  # True when some of that text is visibly drawn
+        self.encoded = encoded  # the source file when it is this single page as is
+        self._image = image
+        self._decode = decode
+        self._size = size if image is None else (int(image.shape[1]), int(image.shape[0]))
+
+    @property
+    def image(self) -> np.ndarray | None:
+        if self._image is None and self._decode is not None:
+            self._image = self._decode()
+            self._decode = None
+        return self._image
+
+    @property
+    def has_image(self) -> bool:
+        return self._image is not None or self._decode is not None
+
+    @property
+    def width(self) -> int:
+        return self._size[0] if self._size else 0
+
+    @property
+    def height(self) -> int:
+        return self._size[1] if self._size else 0
 
 
 def check_size(data: bytes, options: OcrOptions) -> None:
@@ -163,16 +202,54 @@ def _iter_image(data: bytes, options: OcrOptions) -> Iterator[PageImage]:
     with _open_image(data) as img:
         n_frames = int(getattr(img, "n_frames", 1))
         _check_pages(n_frames, options)
-        single = n_frames == 1 and img.format in ("PNG", "JPEG", "TIFF")
+        if n_frames == 1 and img.format in ("PNG", "JPEG", "TIFF"):
+            # One page, the file as is: checked for completeness (no pixels decoded) and
+            # decoded only when something needs the pixels.
+            _check_pixels(0, img.width, img.height, options)
+            _check_complete(data, img)
+            yield PageImage(0, dpi=_image_dpi(img), encoded=data, size=img.size,
+                            decode=lambda: _decode_single(data))
+            return
         try:
             for index, frame in enumerate(ImageSequence.Iterator(img)):
                 _check_pixels(index, frame.width, frame.height, options)
-                dpi = _image_dpi(frame)
-                array = to_array(frame)
-                yield PageImage(index=index, image=array, dpi=dpi,
-                                encoded=data if single else None)
+                yield PageImage(index, to_array(frame), _image_dpi(frame))
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise CorruptDocumentError(f"cannot decode image page: {exc}") from None
+
+
+def _decode_single(data: bytes) -> np.ndarray:
+    with _open_image(data) as img:
+        try:
+            return to_array(img)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise CorruptDocumentError(f"cannot decode image page: {exc}") from None
+
+
+def _check_complete(data: bytes, img: Image.Image) -> None:
+    """Refuse a truncated single-page file without decoding its pixels: a PNG's chunks
+    (CRCs up to IEND), a JPEG's end-of-image marker after its last scan, a TIFF's strips or
+    tiles within the file."""
+    problem: str | None = None
+    if img.format == "PNG":
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                probe.verify()
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            problem = str(exc) or type(exc).__name__
+    elif img.format == "JPEG":
+        if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+            problem = "no end-of-image marker after the last scan"
+    elif img.format == "TIFF":
+        tags = getattr(img, "tag_v2", {})
+        offsets = tags.get(273) or tags.get(324) or ()
+        counts = tags.get(279) or tags.get(325) or ()
+        if not offsets or len(offsets) != len(counts):
+            problem = "no strip or tile table"
+        elif max(o + c for o, c in zip(offsets, counts, strict=True)) > len(data):
+            problem = "image data runs past the end of the file"
+    if problem:
+        raise CorruptDocumentError(f"cannot decode image: truncated or damaged ({problem})")
 
 
 def _image_dpi(img: Image.Image) -> float | None:

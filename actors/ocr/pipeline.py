@@ -43,10 +43,12 @@ NARROW_MIN_LINE_CHARS = 10.0
 
 @dataclass
 class Variant:
-    """One preprocessed version of a page and (once run) its recognition."""
+    """One preprocessed version of a page and (once run) its recognition. ``pixels`` may be
+    a callable that makes them: it is called on the first access of :attr:`image` (the page
+    as given is not decoded while Tesseract reads its ``encoded`` file)."""
 
     name: str
-    image: np.ndarray
+    pixels: np.ndarray | Callable[[], np.ndarray]
     matrix: np.ndarray  # original page pixels -> this image's pixels
     dpi: float | None
     rotation: int = 0
@@ -56,6 +58,12 @@ class Variant:
     seconds: float = 0.0
     encoded: bytes | None = None  # the source file, while this variant is the page as is
     psm: int | None = None  # page segmentation mode; None: the request's
+
+    @property
+    def image(self) -> np.ndarray:
+        if callable(self.pixels):
+            self.pixels = self.pixels()
+        return self.pixels
 
     def derive(self, name: str, image: np.ndarray, step: str,
                matrix: np.ndarray | None = None, *, rotation: int | None = None,
@@ -79,12 +87,17 @@ class PageOutcome:
 
 
 def original(page: PageImage, pre: PreprocessOptions) -> Variant:
-    if page.image is None:
+    if not page.has_image:
         raise ValueError("page has no image to OCR")
-    image = pp.to_gray(page.image) if pre.grayscale else page.image
+
+    def pixels() -> np.ndarray:
+        image = page.image
+        assert image is not None
+        return pp.to_gray(image) if pre.grayscale else image
+
     steps = ["grayscale"] if pre.grayscale else []
     # Tesseract converts to grayscale itself: the source file is the same page for it.
-    return Variant("original", image, pp.identity(), page.dpi, steps=steps,
+    return Variant("original", pixels, pp.identity(), page.dpi, steps=steps,
                    encoded=page.encoded)
 
 
@@ -157,8 +170,10 @@ def run_variant(variant: Variant, options: OcrOptions,
     """Recognise ``variant`` once (cached on it); ``timeout_s`` defaults to the page's."""
     if variant.recognition is None:
         t0 = time.perf_counter()
+        # Tesseract reads the page as given from its file; the pixels are not needed then.
+        image = None if variant.encoded is not None else variant.image
         variant.recognition = recognize(
-            variant.image, lang=options.lang, psm=variant.psm or options.psm, dpi=variant.dpi,
+            image, lang=options.lang, psm=variant.psm or options.psm, dpi=variant.dpi,
             timeout_s=timeout_s or options.page_timeout_s, hocr=options.hocr,
             pdf=options.pdf,
             encoded=variant.encoded,
@@ -307,7 +322,7 @@ def ocr_page(page: PageImage, options: OcrOptions) -> PageOutcome:
 
 def page_result(page: PageImage, best: Variant, variants: list[Variant]) -> PageResult:
     """Result of the chosen variant, word boxes mapped back to the page as decoded."""
-    assert page.image is not None and best.recognition is not None
+    assert best.recognition is not None
     rec = best.recognition
     inverse = np.linalg.inv(best.matrix)
     words = []
@@ -321,8 +336,8 @@ def page_result(page: PageImage, best: Variant, variants: list[Variant]) -> Page
         words=words,
         mean_confidence=round(rec.mean_confidence, 2),
         source="ocr",
-        width=int(page.image.shape[1]),
-        height=int(page.image.shape[0]),
+        width=page.width,
+        height=page.height,
         dpi=page.dpi,
         rotation=best.rotation,
         skew=round(best.skew, 2),
@@ -370,7 +385,7 @@ def recognise_page(
 ) -> tuple[PageResult, PdfPart | None]:
     """One page of ``data``: its kept text layer, or OCR; with the page's part of the
     searchable PDF (None when OCR made none and ``options.pdf`` is off)."""
-    if page.image is None:
+    if not page.has_image:
         return text_layer_page(page), OriginalPage(data, page.index)
     outcome = ocr_page(page, options)
     if options.pdf and outcome.pdf is None:

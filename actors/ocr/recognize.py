@@ -141,7 +141,7 @@ def _write_png(image: np.ndarray, path: Path, dpi: float | None) -> None:
 
 
 def _run(
-    image: np.ndarray, extensions: list[str], config: str, lang: str | None,
+    image: np.ndarray | None, extensions: list[str], config: str, lang: str | None,
     timeout_s: float | None, dpi: float | None, encoded: bytes | None = None,
 ) -> dict[str, bytes]:
     _env()
@@ -150,8 +150,10 @@ def _run(
         base = Path(tmp) / "out"
         if encoded is not None:
             src.write_bytes(encoded)
-        else:
+        elif image is not None:
             _write_png(image, src, dpi)
+        else:
+            raise ValueError("recognize needs the page's pixels or its encoded file")
         try:
             _tess.run_tesseract(
                 str(src), str(base), " ".join(extensions), lang, config=config,
@@ -176,7 +178,7 @@ def _run(
 
 
 def recognize(
-    image: np.ndarray,
+    image: np.ndarray | None,
     *,
     lang: str = "eng",
     psm: int = 3,
@@ -190,7 +192,8 @@ def recognize(
     searchable PDF when asked, all from the same Tesseract pass.
 
     ``encoded``: the page's original file (PNG/JPEG/single-page TIFF) showing exactly
-    ``image``; Tesseract then reads it directly (no re-encoding, its own DPI metadata)."""
+    ``image``; Tesseract then reads it directly (no re-encoding, its own DPI metadata) and
+    ``image`` may be None."""
     extensions = ["tsv"] + (["hocr"] if hocr else []) + (["pdf"] if pdf else [])
     config = f"--psm {psm}"
     if dpi:

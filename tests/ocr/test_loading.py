@@ -18,10 +18,12 @@ from actors.ocr import (
     PageImage,
     PageLimitError,
     PixelLimitError,
+    PreprocessOptions,
     UnsupportedFormatError,
     count_pages,
     detect_type,
     iter_pages,
+    process_document,
 )
 from actors.ocr.errors import InvalidOptionsError, OcrInputError
 from actors.ocr.loading import (
@@ -64,6 +66,42 @@ def test_truncated_image_is_corrupt(fmt: str) -> None:
     data = encode(text_page(size=(400, 300), repeat=1), fmt)
     with pytest.raises(CorruptDocumentError):
         list(iter_pages(data[: len(data) // 3], OcrOptions()))
+
+
+def test_damaged_png_is_corrupt_without_decoding() -> None:
+    data = bytearray(encode(text_page(size=(400, 300), repeat=1), "PNG"))
+    idat = data.index(b"IDAT")
+    data[idat + 40] ^= 0xFF  # one byte of the compressed pixels: the chunk's CRC fails
+    with pytest.raises(CorruptDocumentError, match="truncated or damaged"):
+        list(iter_pages(bytes(data), OcrOptions()))
+
+
+def test_jpeg_with_bytes_after_its_end_marker_is_accepted() -> None:
+    data = encode(text_page(size=(400, 300), repeat=1), "JPEG") + b"trailing metadata\x00"
+    page = next(iter_pages(data, OcrOptions()))
+    assert page.image is not None and page.image.shape[:2] == (300, 400)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
+def test_single_page_file_is_decoded_only_when_its_pixels_are_needed(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = encode(text_page(size=(400, 300), repeat=1), fmt)
+    page = next(iter_pages(data, OcrOptions()))
+    assert page.has_image and (page.width, page.height) == (400, 300)
+    assert page.encoded == data
+
+    def no_decoding(_: bytes) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr("actors.ocr.loading._decode_single", no_decoding)
+    # Plain Tesseract on the page as given reads the file itself: no decoding in Python.
+    plain = OcrOptions(strategy="single", preprocess=PreprocessOptions.none())
+    result = process_document(data, plain)
+    assert "quick brown fox" in result.text and (result.pages[0].width, result.pages[0].height) == (
+        400, 300)
+    with pytest.raises(AssertionError, match="decoded"):
+        process_document(data, OcrOptions())  # AUTO works on the pixels
 
 
 def test_corrupt_pdf() -> None:
