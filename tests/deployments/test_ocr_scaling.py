@@ -106,19 +106,14 @@ class _Queue:
 
 @pytest.mark.ray
 @pytest.mark.serve
-def test_serve_scales_on_reported_jobs(ray_session: Any) -> None:
+def test_serve_scales_on_reported_jobs(serve_url: str) -> None:
     """Serve runs the policy on the reported metrics: with five jobs and two slots per
     replica and no request at all, it scales from one replica to its maximum, three."""
     from ray import serve
-    from ray.serve.exceptions import RayServeException
     from ray.serve.schema import ReplicaState
 
-    try:  # the session's Serve app (`serve_url`) may run already: leave it as it is
-        serve.status()
-        started_here = False
-    except RayServeException:
-        serve.start(http_options={"location": "NoServer"})
-        started_here = True
+    # Beside the session's Serve app (starting and shutting down a Serve instance of its
+    # own here left the later tests' HTTP proxy unreachable).
     deployment = serve.deployment(
         name="OcrScalingProbe", ray_actor_options={"num_cpus": 0},
         autoscaling_config={**CONFIG, "max_replicas": 3, "upscale_delay_s": 0,
@@ -138,5 +133,3 @@ def test_serve_scales_on_reported_jobs(ray_session: Any) -> None:
             time.sleep(0.5)
     finally:
         serve.delete("ocr-scaling-probe")
-        if started_here:
-            serve.shutdown()
