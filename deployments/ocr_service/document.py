@@ -28,7 +28,11 @@ PDFIUM = threading.Lock()
 T = TypeVar("T")
 Runner = Callable[..., Awaitable[Any]]
 """``await run(fn, *args)``: ``fn(*args)`` on the service's thread pool."""
-PageHook = Callable[[PageImage, PageResult], Awaitable[None]]
+PageHook = Callable[[PageImage, PageResult, "PdfPart | None", bool], Awaitable[None]]
+"""``await on_page(page, result, pdf_part, resumed)`` after every page; ``resumed``: the
+page came from ``resume`` (an earlier delivery finished it), not from OCR."""
+Resume = Callable[[PageImage], Awaitable["tuple[PageResult, PdfPart | None] | None"]]
+"""``await resume(page)``: the page's result and PDF part as finished before, or None."""
 
 
 def _locked(fn: Callable[..., T]) -> Callable[..., T]:
@@ -72,8 +76,9 @@ def inspect(data: bytes, options: OcrOptions) -> dict[str, Any]:
 
 
 async def ocr_document(data: bytes, options: OcrOptions, run: Runner,
-                       on_page: PageHook) -> DocumentResult:
-    """OCR ``data`` like ``process_document``; ``on_page`` is awaited after every page."""
+                       on_page: PageHook, resume: Resume | None = None) -> DocumentResult:
+    """OCR ``data`` like ``process_document``; ``on_page`` is awaited after every page.
+    A page ``resume`` returns is taken as is instead of being recognised again."""
     started = time.perf_counter()
     doc_type = detect_type(data)
     is_pdf = doc_type is DocType.PDF
@@ -84,11 +89,15 @@ async def ocr_document(data: bytes, options: OcrOptions, run: Runner,
     parts: list[PdfPart] = []
     try:
         while (page := await run(advance, pages_iter, None)) is not None:
-            result, part = await run(recognise_page, data, page, options)
+            kept = await resume(page) if resume is not None else None
+            if kept is None:
+                result, part = await run(recognise_page, data, page, options)
+            else:
+                result, part = kept
             pages.append(result)
             if part is not None:
                 parts.append(part)
-            await on_page(page, result)
+            await on_page(page, result, part, kept is not None)
     finally:
         close = getattr(pages_iter, "close", None)  # a generator: release the open document
         if close is not None:

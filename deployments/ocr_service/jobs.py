@@ -17,10 +17,11 @@ Life of a job:
    nothing more and releases the tasks it runs (``EventBus.release``), without waiting
    for the page in progress: another worker claims them at once. A worker that dies
    (replica killed, node lost) never acks: its heartbeat stops, the lease runs out and
-   the task is delivered to another worker. Either way the next worker OCRs the upload
-   again from the blob (no per-page result is stored; page images are written again),
-   the interrupted delivery counts as an attempt, and progress events restart at page 0
-   on ``jobs.<job id>``.
+   the task is delivered to another worker. Either way the next worker reads the upload
+   from the blob and resumes: the pages an earlier delivery finished are taken from their
+   checkpoints (:mod:`deployments.ocr_service.checkpoints`), the others are OCRed; the
+   interrupted delivery counts as an attempt, and progress events restart at page 0 on
+   ``jobs.<job id>``.
 4. Exactly once: the task names the document, and the document row says whether it is
    finished. A delivery of a task whose document already ``succeeded`` (the worker died
    between the row update and the ack) or ``failed`` only finishes the job and acks. The

@@ -43,10 +43,12 @@ from actors.ocr.errors import InvalidOptionsError, OcrError, OcrInputError
 from actors.ocr.loading import PageImage
 from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
+from actors.ocr.pdf_output import PdfPart
 from config.settings import Settings
 from deployments.analytics_service.progress import JobProgress
 from deployments.ocr_service import scaling
 from deployments.ocr_service import warehouse as wh
+from deployments.ocr_service.checkpoints import PageCheckpoints
 from deployments.ocr_service.document import inspect, ocr_document
 from deployments.ocr_service.files import PDF, UPLOAD, DocumentFiles, encode_png, page_name
 from deployments.ocr_service.jobs import (
@@ -205,17 +207,28 @@ class OcrService:
                        job_id: str | None = None, total: int | None = None) -> DocumentResult:
         keep = self.settings.ocr_keep_page_images
         done = 0
+        # A job's finished pages are kept until it ends: a later delivery resumes them.
+        checkpoints = PageCheckpoints(self.files, doc_id) if job_id is not None else None
 
-        async def on_page(page: PageImage, _: PageResult) -> None:
+        async def on_page(page: PageImage, result: PageResult, part: PdfPart | None,
+                          resumed: bool) -> None:
             nonlocal done
             done += 1
-            if keep and page.image is not None:
-                png = await self._run(encode_png, page.image, page.dpi)
-                await self.files.save(doc_id, page_name(page.index + 1), png)
+            if not resumed:  # a resumed page's image was stored before its checkpoint
+                if keep and page.has_image:  # decoded (if not yet) on the pool, too
+                    png = await self._run(_page_png, page)
+                    await self.files.save(doc_id, page_name(page.index + 1), png)
+                if checkpoints is not None:
+                    await checkpoints.save(page.index + 1, result, part)
             if job_id is not None:
                 await self.progress.step(job_id, "ocr", done, total)
 
-        result = await ocr_document(data, options, self._run, on_page)
+        async def resume(page: PageImage) -> tuple[PageResult, PdfPart | None] | None:
+            assert checkpoints is not None
+            return await checkpoints.load(page.index + 1, data)
+
+        result = await ocr_document(data, options, self._run, on_page,
+                                    resume if checkpoints is not None else None)
         if result.pdf is not None:
             await self.files.save(doc_id, PDF, result.pdf)
         pages = [p.to_dict() for p in result.pages]
@@ -400,6 +413,7 @@ class OcrService:
             with contextlib.suppress(Exception):
                 await self.documents.fail(work.document_id, error)
         await self.progress.finish(work.job_id, result, error)
+        await PageCheckpoints(self.files, work.document_id).clear()
         if not self.settings.ocr_keep_uploads:
             await self.files.delete(work.document_id, UPLOAD)
 
@@ -415,10 +429,9 @@ class OcrService:
            interrupted, so a page being recognised finishes on its thread and its result
            is dropped (nothing is written after the cancel).
 
-        A redelivered job OCRs its document again from the upload: the page images
-        stored by this replica are replaced, not reused, since no per-page OCR result
-        is stored. A task that cannot be released in time (stores unreachable) comes
-        back after its lease, as when a replica dies.
+        A redelivered job resumes after the pages finished here (their checkpoints); the
+        page in progress is done again. A task that cannot be released in time (stores
+        unreachable) comes back after its lease, as when a replica dies.
         """
         self._stopped = True
         loop = asyncio.get_running_loop()
@@ -494,6 +507,11 @@ class OcrService:
             raise UnknownDocumentError(
                 f"document {doc_id!r} has no searchable PDF (upload it with pdf=true)")
         return data
+
+
+def _page_png(page: PageImage) -> bytes:
+    assert page.image is not None
+    return encode_png(page.image, page.dpi)
 
 
 @dataclass(frozen=True)

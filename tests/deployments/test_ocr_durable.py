@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from config.settings import Settings
 from deployments.ingress.roles import Role
@@ -119,6 +120,20 @@ def _stall_at(service: OcrService, done: int, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(service.progress, "step", stalling)
 
 
+def _count_recognised(service: OcrService, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pages (1-based) the service recognises from now on, in order."""
+    pages: list[int] = []
+    run = service._run
+
+    async def counting(fn: Any, *args: Any) -> Any:
+        if fn is recognise_page:
+            pages.append(args[1].index + 1)
+        return await run(fn, *args)
+
+    monkeypatch.setattr(service, "_run", counting)
+    return pages
+
+
 def _shared_stores(kind: str, tmp: Path, warehouse: Any) -> tuple[Stores, Stores]:
     if kind == "embedded":
         a = make_stores(tmp, warehouse)
@@ -194,11 +209,16 @@ def test_job_survives_its_worker_dying_mid_document(
     replicas.api.run(replicas.a.stop)  # A dies holding the task
     assert replicas.job(job_id)["status"] == "running"
 
+    assert sorted(n for n in replicas.blob_names(doc_id) if n.startswith("done-")) == [
+        "done-0001.json", "done-0001.pdf"]  # page 1's checkpoint
+
     b = replicas.b()
+    recognised = _count_recognised(b, monkeypatch)
     replicas.start(b)
     job = wait_for_job(replicas.get, job_id, timeout_s=120)
     assert job["status"] == "succeeded", job["error"]
     assert job["done"] == job["total"] == 2 and job["result"]["document_id"] == doc_id
+    assert recognised == [2]  # B resumed page 1 from A's checkpoint
     assert replicas.api.run(replicas.a.stores.eventbus.pending, OCR_QUEUE) == 0
 
     doc = replicas.api.run(b.document, doc_id, replicas.analyst_id)
@@ -209,7 +229,8 @@ def test_job_survives_its_worker_dying_mid_document(
     image = replicas.api.run(b.page_image, doc_id, 2, replicas.analyst_id)
     assert Image.open(io.BytesIO(image)).size == (doc["page_results"][1]["width"],
                                                   doc["page_results"][1]["height"])
-    assert replicas.api.run(b.searchable_pdf, doc_id, None).startswith(b"%PDF")
+    pdf = replicas.api.run(b.searchable_pdf, doc_id, None)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 2  # page 1's part from the checkpoint
     # the upload is deleted once the job ended; what the document serves stays
     assert sorted(replicas.blob_names(doc_id)) == ["page-0001.png", "page-0002.png",
                                                    "searchable.pdf"]
