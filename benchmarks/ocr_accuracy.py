@@ -12,7 +12,9 @@ affected variants again without that setting (``RERUNS``).
 "s/page ours" counts the Tesseract passes of the default configuration (not OSD).
 CER/WER: whitespace collapsed, case-insensitive (SROIE truth is upper case), Levenshtein /
 reference length. BoW: the order-free word error (``bag_of_words_error``), for pages whose
-reference order is arbitrary (scribe's tables and columns, SROIE's box order).
+reference order is arbitrary (scribe's tables and columns, SROIE's box order). Where the
+reference runs column by column and Tesseract reads row by row (scribe ``table_02``), every
+extra word read correctly raises the CER: read BoW there.
 ``ocrmypdf_pdfs`` pages are scored against ``linn.txt``, an approximate reference (OCR output
 kept by OCRmyPDF), so read that row as a consistency check.
 Receipt fields: exact match of the normalised date (ISO) and total (Decimal) on SROIE.

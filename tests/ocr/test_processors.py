@@ -18,7 +18,7 @@ from actors.ocr.processors import (
     run_processors,
 )
 from actors.ocr.processors.parsing import find_amounts, parse_amount, parse_date
-from actors.ocr.processors.receipts import extract_date
+from actors.ocr.processors.receipts import extract_date, extract_total
 from actors.ocr.processors.text_analysis import guess_language
 
 
@@ -146,3 +146,30 @@ def test_receipt_date_is_not_in_the_future() -> None:
     assert extract_date(["Date: 05/08/2099", "printed 06/08/2017"], today) == "2017-08-06"
     assert extract_date(["DATE: 05/08/2017 11:00"], today) == "2017-08-05"
     assert extract_date(["no date here"], today) is None
+
+
+@pytest.mark.parametrize(
+    ("lines", "total"),
+    [
+        # A tax amount is not the total, even on a "payable" line (SROIE 043: the total
+        # itself is unreadable under a pen mark).
+        (["Total (Excluding GST): i4.aS", "GST Payable: 10.75",
+          "Total (Inclusive of GST): e000", "CASH : 200. 00"], None),
+        (["Total (Inclusive of GST): 71.02", "GST Payable: 4.02"], "71.02"),
+        # The rounded total after the rounding adjustment is the one paid (SROIE 597, 422).
+        (["Total (Inclusive of GST): 71.02", "Rounding Adj: -0.02", "TOTAL: 71.00",
+          "CASH : 71.00"], "71.00"),
+        (["Total : 216.38", "Rounding Adj: -0.01", "Balance Due: 16.30",
+          "Payment (Cash) : 17.00", "Change (Cash) : 0.70"], "16.30"),
+        # No total after the rounding line: the totals before it still count.
+        (["TOTAL 12.40", "Rounding 0.00", "CASH 20.00"], "12.40"),
+        # Cells of one row read together: each amount is labelled by the text before it.
+        (["TOTAL SAVING: 0.00 TOTAL 6.85", "Cash 20.00"], "6.85"),
+        (["TOTAL 12.50 CASH 50.00"], "12.50"),
+        (["Total 67.00 4.02"], "67.00"),
+        # A bare label with the amount on the next line.
+        (["TOTAL PAYABLE:", "19.31", "CASH RM 50.00"], "19.31"),
+    ],
+)
+def test_receipt_total(lines: list[str], total: str | None) -> None:
+    assert extract_total(lines) == total

@@ -63,3 +63,16 @@ def test_faded_receipts_are_read_with_their_date(manifest: dict[str, dict[str, s
     with open(shared_data("ocr", "sroie_receipts", "key_fields.csv"), newline="") as handle:
         truth_fields = next(r for r in csv.DictReader(handle) if r["id"] == receipt)
     assert result.fields["receipt"]["date"] == parse_date(truth_fields["date"])
+
+
+@pytest.mark.parametrize(
+    ("receipt", "total"),
+    [
+        ("597", "71.00"),  # TOTAL 71.00 after "Rounding Adj: -0.02", not 71.02 before it
+        ("043", None),  # the total is under a pen mark; "GST Payable: 10.75" is no total
+    ],
+)
+def test_receipt_total_is_the_amount_paid(receipt: str, total: str | None) -> None:
+    name = f"sroie_receipts/img/{receipt}.jpg"
+    result = process_document(shared_data("ocr", name).read_bytes(), OcrOptions())
+    assert result.fields["receipt"]["total"] == total

@@ -1,9 +1,10 @@
 """Receipts and invoices: vendor, date, total, invoice number (normalised).
 
 Heuristics tuned on SROIE receipts (benchmarks/ocr_accuracy.py measures them): the total
-is the largest amount on a line carrying a total keyword (or the line after it), the date
-the first date near a ``DATE`` label (else the first date), the vendor the first line that
-looks like a company name.
+is the largest amount labelled as a total (on its line or the line after a bare label), the
+one after the rounding adjustment when there is one; the date the first date near a
+``DATE`` label (else the first date), the vendor the first line that looks like a company
+name.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ _TOTAL_LINE = re.compile(
 )
 _NOT_TOTAL = re.compile(
     r"\b(qty|quantity|items?|saving|discount|change|cash|tendered|points?|tax\s?\(|"
-    r"excl|excluding|gst\s*@|@\s*\d+\s*%)",
+    r"excl|excluding|gst\s*@|@\s*\d+\s*%|(?:gst|vat|sst|tax)\s*(?:payable|due)\b)",
     re.IGNORECASE,
 )
+# A rounding adjustment: the total after it is the one paid (totals before it are unrounded).
+_ROUNDING = re.compile(r"\brounding\b", re.IGNORECASE)
 _COMPANY = re.compile(
     r"\b(sdn\.?\s*bhd|s/b|bhd|enterprise|trading|restoran|restaurant|store|mart|shop|"
     r"company|co\.|ltd|limited|inc|llc|gmbh|bakeries|marketing|cafe|hardware|"
@@ -63,24 +66,50 @@ class ReceiptProcessor:
 
 
 def extract_total(lines: list[str]) -> str | None:
-    """Largest amount on a total line or on the line right after a bare total label."""
-    candidates: list[Decimal] = []
+    """The largest amount labelled as a total: on a total line, or on one of the two lines
+    after a bare total label. A line with several amounts (cells of a row read together:
+    ``TOTAL SAVING: 0.00 TOTAL 6.85``) labels each by the text before it. Tax amounts
+    (``GST Payable``), tendered cash, change and discounts are not totals. When a rounding
+    adjustment line comes before some of the totals, only those after it count: the rounded
+    total is the one paid."""
+    candidates: list[tuple[int, Decimal]] = []
+    rounding = None
     for i, line in enumerate(lines):
-        if not _TOTAL_LINE.search(line):
-            continue
-        if _NOT_TOTAL.search(line) and not re.search(r"\bincl", line, re.IGNORECASE):
-            continue
+        if _ROUNDING.search(line) and not _TOTAL_LINE.search(line) and rounding is None:
+            rounding = i
         amounts = find_amounts(line)
         if not amounts:
-            for follow in lines[i + 1 : i + 3]:
-                amounts = find_amounts(follow)
-                if amounts:
-                    break
-        candidates.extend(Decimal(a.value) for a in amounts)
-    positive = [c for c in candidates if c > 0]
+            if _is_total_label(line):
+                for follow in lines[i + 1 : i + 3]:
+                    amounts = find_amounts(follow)
+                    if amounts:
+                        candidates.extend((i, Decimal(a.value)) for a in amounts)
+                        break
+            continue
+        labelled = False
+        start = 0
+        for amount in amounts:
+            label = line[start : amount.start]
+            if len(amounts) == 1:
+                labelled = _is_total_label(line)
+            elif any(c.isalpha() for c in label):
+                labelled = _is_total_label(label)
+            # else: a bare column of numbers keeps the label of the amount before it
+            if labelled:
+                candidates.append((i, Decimal(amount.value)))
+            start = amount.end
+    if rounding is not None and any(i > rounding for i, _ in candidates):
+        candidates = [(i, c) for i, c in candidates if i > rounding]
+    positive = [c for _, c in candidates if c > 0]
     if positive:
         return str(max(positive))
     return None
+
+
+def _is_total_label(text: str) -> bool:
+    if not _TOTAL_LINE.search(text):
+        return False
+    return not _NOT_TOTAL.search(text) or bool(re.search(r"\bincl", text, re.IGNORECASE))
 
 
 def extract_date(lines: list[str], today: date | None = None) -> str | None:
