@@ -324,12 +324,11 @@ def page_result(page: PageImage, best: Variant, variants: list[Variant]) -> Page
     """Result of the chosen variant, word boxes mapped back to the page as decoded."""
     assert best.recognition is not None
     rec = best.recognition
-    inverse = np.linalg.inv(best.matrix)
-    words = []
-    for w in rec.words:
-        left, top, width, height = pp.map_box(inverse, w.left, w.top, w.width, w.height)
-        words.append(Word(w.text, left, top, width, height, w.confidence,
-                          w.block, w.paragraph, w.line))
+    boxes = pp.map_boxes(np.linalg.inv(best.matrix),
+                         np.array([[w.left, w.top, w.width, w.height] for w in rec.words]))
+    words = [Word(w.text, int(x), int(y), int(width), int(height), w.confidence,
+                  w.block, w.paragraph, w.line)
+             for w, (x, y, width, height) in zip(rec.words, boxes.tolist(), strict=True)]
     return PageResult(
         page=page.index + 1,
         text=rec.text,

@@ -201,16 +201,25 @@ def rotate90(image: np.ndarray, clockwise_degrees: int) -> tuple[np.ndarray, Mat
     return out, m
 
 
+def map_boxes(inverse: Matrix, boxes: np.ndarray) -> np.ndarray:
+    """Map axis-aligned boxes (N x 4: left, top, width, height) through ``inverse``
+    (processed -> original coordinates): the integer box around each mapped box."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    left, top = boxes[:, 0], boxes[:, 1]
+    right, bottom = left + boxes[:, 2], top + boxes[:, 3]
+    xs = np.stack([left, right, left, right], axis=1)
+    ys = np.stack([top, top, bottom, bottom], axis=1)
+    mx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
+    my = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
+    x0, y0 = mx.min(axis=1), my.min(axis=1)
+    x1, y1 = mx.max(axis=1), my.max(axis=1)
+    return np.stack([np.round(x0), np.round(y0), np.round(x1 - x0), np.round(y1 - y0)],
+                    axis=1).astype(np.int64)
+
+
 def map_box(
     inverse: Matrix, left: float, top: float, width: float, height: float
 ) -> tuple[int, int, int, int]:
-    """Map an axis-aligned box through ``inverse`` (processed -> original coordinates)."""
-    corners = np.array(
-        [[left, top, 1], [left + width, top, 1], [left, top + height, 1],
-         [left + width, top + height, 1]],
-        dtype=np.float64,
-    )
-    mapped = corners @ inverse.T
-    x0, y0 = mapped[:, 0].min(), mapped[:, 1].min()
-    x1, y1 = mapped[:, 0].max(), mapped[:, 1].max()
-    return round(x0), round(y0), round(x1 - x0), round(y1 - y0)
+    """One box through ``inverse`` (see :func:`map_boxes`)."""
+    x, y, w, h = map_boxes(inverse, np.array([[left, top, width, height]]))[0]
+    return int(x), int(y), int(w), int(h)

@@ -96,3 +96,19 @@ def test_text_scale_factor_brings_words_to_the_target_height() -> None:
                                 max_pixels=2_400_000) == pytest.approx(2.0)
     small, matrix = pp.rescale(np.zeros((100, 60), np.uint8), 0.5)
     assert small.shape == (50, 30) and matrix[0, 0] == 0.5
+
+
+def test_map_boxes_maps_each_box_like_its_corners() -> None:
+    _, rotated = pp.rotate90(np.zeros((30, 50), np.uint8), 90)
+    _, scaled = pp.rescale(np.zeros((30, 50), np.uint8), 2.0)
+    inverse = np.linalg.inv(scaled @ rotated)
+    boxes = np.array([[10, 4, 6, 2], [0, 0, 1, 1], [20.5, 7, 3, 9]])
+    mapped = pp.map_boxes(inverse, boxes)
+    for (left, top, width, height), got in zip(boxes, mapped, strict=True):
+        corners = np.array([[left, top, 1], [left + width, top, 1], [left, top + height, 1],
+                            [left + width, top + height, 1]]) @ inverse.T
+        x0, y0 = corners[:, 0].min(), corners[:, 1].min()
+        expected = [round(x0), round(y0), round(corners[:, 0].max() - x0),
+                    round(corners[:, 1].max() - y0)]
+        assert got.tolist() == expected
+    assert pp.map_boxes(inverse, np.empty((0, 4))).shape == (0, 4)
