@@ -38,21 +38,25 @@ the machine is shared, so read the ratios (same run) rather than the seconds.
 ``--per-pdf``: each PDF alone on one core, ours in-process (``process_document``: render +
 one Tesseract pass per page) vs ``ocrmypdf -j 1 --output-type none --sidecar``.
 
-Measured 2026-11-26 (2 shared cores; ratios = median of per-round ratios). Images, ``--no-pdfs
---repeat 3``, after single-page files stopped being decoded in Python when Tesseract reads them
-itself: 0.88 of ideal (17.5 s vs 15.3 s), 0.90 against xargs writing the same outputs (words
-with boxes and confidences); before: 0.80 and 0.85. What is left is fixed per job: ~1-1.5 s
-from the start of the Ray Data execution to the actors' first page, and ~4 CPU-s of Ray
-Data/actor overhead in all (the cores are busy throughout; Tesseract's own CPU time equals
-xargs'). PDFs (``--repeat 3 --per-pdf``, before that change, which PDFs don't use): ours 18.3
-s; Tesseract alone on the same pixels 14.6 s (ours at 0.79 of it); OCRmyPDF default 40.7 s
-(ours 2.19x faster), ``pdf`` 31.0 s (1.69x), ``text`` 31.1 s (1.70x), ``text-x2`` 22.3 s
-(1.20x). Both sides spend most of their time in the same Tesseract pass on about the same
-pixels (per PDF on one core: 30.7 s vs 40.4 s, 1.32x), so against a like-for-like OCRmyPDF the
-ratio is bounded by its overhead over Tesseract (22.3 vs 14.6 s: at most ~1.5x even for a
-pipeline with no overhead at all); 2x holds against its default (PDF/A through Ghostscript).
-Under heavy load from other jobs (load 5-15) the same run gave 1.74x vs default and per-round
-ratios from 0.64x to 2.09x: use ``--repeat``.
+Measured 2026-11-26 on a quiet machine (``--repeat 3``; ratios = median of per-round
+ratios), after single-page image files stopped being decoded in Python when Tesseract reads
+them itself. Images: batch_ocr 16.9 s vs ``xargs -P 2 tesseract`` 14.5 s: 0.84 of ideal (0.87
+against xargs writing the same outputs, words with boxes and confidences); under load from
+other jobs the same code gave 0.88/0.90 (a fixed cost weighs less against a slower xargs);
+before the change 0.80/0.85. What is left is fixed per job, not per page: the two actors'
+start-up, ~1.2 s from the start of the Ray Data execution to their first page (the cores are
+busy meanwhile: each actor process imports Ray Data, ~1 CPU-s), then both actors are busy to
+the end (idle between pages ~0.1 s each, their Tesseract time equal to xargs'). A
+minimal Ray Data pipeline with a trivial callable class takes the same ~1.15 s to its first
+call. PDFs: ours 14.0 s; Tesseract alone on the same pixels 11.3 s (ours at 0.80 of it);
+OCRmyPDF default 31.5 s (ours 2.24x faster), ``pdf`` 24.4 s (1.71x), ``text`` 24.4 s (1.75x),
+``text-x2`` 17.5 s (1.23x). Both sides spend most of their time in the same Tesseract pass on
+about the same pixels (an earlier ``--per-pdf``, each PDF alone on one core: 30.7 s vs 40.4
+s, 1.32x), so against a like-for-like OCRmyPDF the ratio is bounded by its overhead over
+Tesseract (17.5 vs 11.3 s: at most ~1.5x even for a pipeline with no overhead at all); 2x
+holds against its default (PDF/A through Ghostscript). Under heavy load from other jobs (load
+5-15) an earlier run gave 1.74x vs default and per-round ratios from 0.64x to 2.09x: use
+``--repeat``.
 """
 
 from __future__ import annotations
