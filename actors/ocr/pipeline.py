@@ -320,6 +320,26 @@ def ocr_page(page: PageImage, options: OcrOptions) -> PageOutcome:
     return PageOutcome(result, best.recognition.pdf)
 
 
+def reads_file_as_is(options: OcrOptions) -> bool:
+    """Whether ``options`` OCR a single-page image file exactly as it is: one Tesseract
+    pass (SINGLE), no preprocessing step, no OSD, TSV only (no hOCR, no PDF)."""
+    pre = options.preprocess
+    steps = (pre.grayscale, pre.rescale, pre.deskew, pre.orientation,
+             *(getattr(pre, name) for name in CLEANUPS))
+    return (options.strategy is Strategy.SINGLE and not any(steps)
+            and not options.hocr and not options.pdf)
+
+
+def file_page_result(page: PageImage, recognition: Recognition,
+                     options: OcrOptions) -> PageResult:
+    """The result of a page Tesseract read from its file as it is (``reads_file_as_is``),
+    as :func:`ocr_page` would give it."""
+    variant = original(page, options.preprocess)
+    variant.name = "single"
+    variant.recognition = recognition
+    return page_result(page, variant, [variant])
+
+
 def page_result(page: PageImage, best: Variant, variants: list[Variant]) -> PageResult:
     """Result of the chosen variant, word boxes mapped back to the page as decoded."""
     assert best.recognition is not None

@@ -125,6 +125,78 @@ def test_process_file_writes_parts_and_records_corrupt_files(tmp_path: Path) -> 
     assert by_path["bad.tif"]["error"].startswith("CorruptDocumentError")
 
 
+def _rows(store: PartStore) -> dict[tuple[str, int], tuple[Any, ...]]:
+    """Per (path, page): text, confidence, fields and error (all but the seconds)."""
+    return {(r["source_path"], r["page"]): (r["text"], r["confidence"], r["fields"], r["error"])
+            for r in store.read_all().to_pylist()}
+
+
+def test_process_files_reads_plain_pages_together_with_the_rows_of_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiff = multipage([text_page(["Tiff page one"], size=(500, 120), top=30),
+                      text_page(["Tiff page two"], size=(500, 120), top=30)], "TIFF")
+    jpeg = encode(text_page(["A JPEG receipt line"], size=(600, 140), top=30), "JPEG")
+    items = [("a.png", small_page(1)), ("b.jpg", jpeg), ("scan.tif", tiff),
+             ("c.png", small_page(2)), ("bad.png", b"\x89PNG\r\n\x1a\n broken")]
+    one_by_one = PartStore(tmp_path / "one")
+    for path, data in items:
+        list(process_file(path, data, FAST, one_by_one))
+
+    import actors.ocr.batch as batch
+
+    calls: list[int] = []
+    recognize_files = batch.recognize_files
+
+    def counting(files: list[bytes], **kwargs: Any) -> Any:
+        calls.append(len(files))
+        return recognize_files(files, **kwargs)
+
+    monkeypatch.setattr(batch, "recognize_files", counting)
+    together = PartStore(tmp_path / "together")
+    statuses = list(batch.process_files(items, FAST, together))
+    assert calls == [3]  # the single-page PNGs and the JPEG, in one Tesseract process
+    assert _rows(together) == _rows(one_by_one)
+    assert "Document number 2" in _rows(together)[("c.png", 1)][0]
+    assert sorted((s["source_path"], s["page"], s["status"]) for s in statuses) == [
+        ("a.png", 1, "done"), ("b.jpg", 1, "done"), ("bad.png", 0, "error"),
+        ("c.png", 1, "done"), ("scan.tif", 1, "done"), ("scan.tif", 2, "done")]
+    # done pages are skipped, not read again
+    again = list(batch.process_files(items, FAST, together))
+    assert calls == [3] and {s["status"] for s in again} == {"skipped"}
+
+
+def test_process_files_falls_back_to_one_by_one_when_the_shared_call_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import actors.ocr.batch as batch
+    from actors.ocr.errors import OcrEngineError
+
+    def failing(files: list[bytes], **_: Any) -> Any:
+        raise OcrEngineError("tesseract failed on the list")
+
+    monkeypatch.setattr(batch, "recognize_files", failing)
+    store = PartStore(tmp_path / "out")
+    items = [("a.png", small_page(3)), ("b.png", small_page(4))]
+    assert [s["status"] for s in batch.process_files(items, FAST, store)] == ["done", "done"]
+    assert "Document number 4" in _rows(store)[("b.png", 1)][0]
+
+
+def test_process_files_reads_one_by_one_when_pages_are_preprocessed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import actors.ocr.batch as batch
+
+    def unexpected(files: list[bytes], **_: Any) -> Any:
+        raise AssertionError("preprocessed pages are not read from their files")
+
+    monkeypatch.setattr(batch, "recognize_files", unexpected)
+    single = OcrOptions(strategy=Strategy.SINGLE)  # default preprocessing
+    items = [("a.png", small_page(5)), ("b.png", small_page(6))]
+    statuses = list(batch.process_files(items, single, PartStore(tmp_path / "out")))
+    assert [s["status"] for s in statuses] == ["done", "done"]
+
+
 def test_second_run_on_the_same_output_is_locked(tmp_path: Path) -> None:
     with _lock(tmp_path), pytest.raises(BatchLockedError):
         run_batch(tmp_path / "nothing", tmp_path, options=FAST, progress_bar=False)
