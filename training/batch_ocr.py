@@ -43,14 +43,18 @@ from tqdm import tqdm
 
 from actors.ocr.batch import PartStore, content_hash, process_files
 from actors.ocr.errors import OcrError
-from actors.ocr.loading import count_pages
+from actors.ocr.loading import DocType, count_pages, detect_type
 from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
 from actors.ocr.pipeline import reads_file_as_is
 
-# Files per actor call under plain SINGLE (``reads_file_as_is``): one Tesseract process
-# reads them all. 2 saves ~6% of the CPU per page on data/ocr; larger calls save a little
-# more but leave one actor alone with a bigger last call (simulated on the 43 images).
+# Files per actor call under plain SINGLE (``reads_file_as_is``) when at least
+# GROUP_MIN_IMAGE_SHARE of the files are single-page images: one Tesseract process reads
+# those of a call together. 2 saves ~6% of the CPU per page on data/ocr; larger calls save a
+# little more but leave one actor alone with a bigger last call (simulated on the 43
+# images). Multi-page files and PDFs gain nothing and only balance worse in pairs (the 7
+# PDFs of data/ocr: 14.0 s one per call, 20.2 s two per call).
 FILES_PER_CALL = 2
+GROUP_MIN_IMAGE_SHARE = 0.9
 
 ProgressHook = Callable[[int, int], None]
 """``on_progress(pages_finished, pages_total)``; called after each page (skipped ones
@@ -89,6 +93,7 @@ class SourceFile:
     display: str  # path as reported in the output (relative to the source)
     digest: str
     pages: int
+    image: bool = False  # a single-page PNG/JPEG/TIFF (Tesseract can read it as it is)
 
 
 # -- sources ---------------------------------------------------------------------------------
@@ -198,9 +203,10 @@ def scan(entries: list[tuple[str, str]]) -> tuple[list[SourceFile], int]:
         seen.add(digest)
         try:
             pages = count_pages(data)
+            image = pages == 1 and detect_type(data) is not DocType.PDF
         except OcrError:
-            pages = 1
-        files.append(SourceFile(path, display, digest, max(pages, 1)))
+            pages, image = 1, False
+        files.append(SourceFile(path, display, digest, max(pages, 1), image))
     return files, duplicates
 
 
@@ -209,8 +215,8 @@ def scan(entries: list[tuple[str, str]]) -> tuple[list[SourceFile], int]:
 
 class OcrWorker:
     """Callable class for ``map_batches``: set up once per actor; one file per call, or
-    :data:`FILES_PER_CALL` when the options read files as they are (``process_files``
-    then OCRs them in one Tesseract process)."""
+    :data:`FILES_PER_CALL` when the options read files as they are and nearly all files
+    are single-page images (``process_files`` then OCRs them in one Tesseract process)."""
 
     def __init__(self, out: str, options: dict[str, Any], display: dict[str, str]) -> None:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -282,7 +288,7 @@ def _statuses(
         OcrWorker,
         fn_constructor_kwargs={"out": str(out), "options": _options_dict(options),
                                "display": display},
-        batch_size=FILES_PER_CALL if reads_file_as_is(options) else 1,
+        batch_size=_files_per_call(pending, options),
         # Ray's default of 2 files in flight per actor: with 1 the actor idles between files
         # while the next is dispatched (43 images: 7% slower).
         compute=ray.data.ActorPoolStrategy(size=concurrency),
@@ -297,6 +303,12 @@ def _statuses(
         close = getattr(batches, "close", None)
         if close is not None:
             close()
+
+
+def _files_per_call(pending: list[SourceFile], options: OcrOptions) -> int:
+    images = sum(f.image for f in pending)
+    grouped = reads_file_as_is(options) and images >= GROUP_MIN_IMAGE_SHARE * len(pending)
+    return FILES_PER_CALL if grouped else 1
 
 
 def _size(path: str) -> int:

@@ -197,6 +197,21 @@ def test_process_files_reads_one_by_one_when_pages_are_preprocessed(
     assert [s["status"] for s in statuses] == ["done", "done"]
 
 
+def test_files_are_grouped_per_call_only_for_plain_runs_over_images(tmp_path: Path) -> None:
+    from training.batch_ocr import FILES_PER_CALL, _files_per_call, scan
+
+    (tmp_path / "a.png").write_bytes(small_page(1))
+    (tmp_path / "b.png").write_bytes(small_page(2))
+    (tmp_path / "c.tif").write_bytes(multipage([text_page(["one"], size=(300, 80)),
+                                                text_page(["two"], size=(300, 80))], "TIFF"))
+    images, _ = scan([(str(tmp_path / n), n) for n in ("a.png", "b.png")])
+    mixed, _ = scan([(str(tmp_path / n), n) for n in ("a.png", "b.png", "c.tif")])
+    assert [f.image for f in mixed] == [True, True, False]
+    assert _files_per_call(images, FAST) == FILES_PER_CALL > 1
+    assert _files_per_call(mixed, FAST) == 1  # a multi-page file pairs badly
+    assert _files_per_call(images, OcrOptions()) == 1  # AUTO preprocesses: page by page
+
+
 def test_second_run_on_the_same_output_is_locked(tmp_path: Path) -> None:
     with _lock(tmp_path), pytest.raises(BatchLockedError):
         run_batch(tmp_path / "nothing", tmp_path, options=FAST, progress_bar=False)
