@@ -160,13 +160,15 @@ def process_files(
     records its own error."""
     together: list[tuple[str, str, PageImage]] = []
     alone: list[tuple[str, bytes]] = []
+    seen: set[str] = set()
     for path, data in items:
         page = _file_page(data, options) if reads_file_as_is(options) else None
         digest = content_hash(data)
-        if page is None or store.has(digest, 0) or store.has(digest, 1):
-            alone.append((path, data))
+        if page is None or digest in seen or store.has(digest, 0) or store.has(digest, 1):
+            alone.append((path, data))  # (a second copy is then skipped, as one by one)
         else:
             together.append((path, digest, page))
+        seen.add(digest)
     if len(together) > 1:
         t0 = time.perf_counter()
         try:
