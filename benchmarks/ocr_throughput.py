@@ -39,22 +39,23 @@ the machine is shared, so read the ratios (same run) rather than the seconds.
 one Tesseract pass per page) vs ``ocrmypdf -j 1 --output-type none --sidecar``.
 
 Measured 2026-11-26 on a quiet machine (``--repeat 3``; ratios = median of per-round
-ratios), after single-page image files stopped being decoded in Python when Tesseract reads
-them itself. Images: batch_ocr 16.9 s vs ``xargs -P 2 tesseract`` 14.5 s: 0.84 of ideal (0.87
-against xargs writing the same outputs, words with boxes and confidences); under load from
-other jobs the same code gave 0.88/0.90 (a fixed cost weighs less against a slower xargs);
-before the change 0.80/0.85. What is left is fixed per job, not per page: the two actors'
-start-up, ~1.2 s from the start of the Ray Data execution to their first page (the cores are
-busy meanwhile: each actor process imports Ray Data, ~1 CPU-s), then both actors are busy to
-the end (idle between pages ~0.1 s each, their Tesseract time equal to xargs'). A
-minimal Ray Data pipeline with a trivial callable class takes the same ~1.15 s to its first
-call. PDFs: ours 14.0 s; Tesseract alone on the same pixels 11.3 s (ours at 0.80 of it);
-OCRmyPDF default 31.5 s (ours 2.24x faster), ``pdf`` 24.4 s (1.71x), ``text`` 24.4 s (1.75x),
-``text-x2`` 17.5 s (1.23x). Both sides spend most of their time in the same Tesseract pass on
-about the same pixels (an earlier ``--per-pdf``, each PDF alone on one core: 30.7 s vs 40.4
-s, 1.32x), so against a like-for-like OCRmyPDF the ratio is bounded by its overhead over
-Tesseract (17.5 vs 11.3 s: at most ~1.5x even for a pipeline with no overhead at all); 2x
-holds against its default (PDF/A through Ghostscript). Under heavy load from other jobs (load
+ratios). Images: batch_ocr 17.0 s vs ``xargs -P 2 tesseract`` 15.1 s: **0.91** of ideal
+(per round 0.85-0.91; an earlier ``--repeat 2``: 0.91, 0.89-0.93), 0.90 against xargs
+writing the same outputs (words with boxes and confidences). How: (1) a single-page image
+file is not decoded in Python when Tesseract reads it as it is (0.80 -> 0.84); (2) under
+plain SINGLE the actors take two such files per call and read them with one Tesseract
+process (a list of files: the model loads once; ~12% less CPU per page than a process per
+page, the same TSV; 0.84 -> 0.91). What is left is fixed per job: the actors' start-up,
+~1.2 s from the start of the Ray Data execution to their first page (each actor process
+imports Ray Data, ~1 CPU-s; a minimal Ray Data pipeline with a trivial callable class takes
+as long). PDFs (not grouped: the pages are rendered, and PDFs in pairs balance worse): ours
+14.5 s; Tesseract alone on the same pixels 11.6 s (ours at 0.81 of it); OCRmyPDF default
+33.8 s (ours 2.29x faster), ``pdf`` 25.7 s (1.78x), ``text`` 25.7 s (1.77x), ``text-x2``
+19.1 s (1.31x). Both sides spend most of their time in the same Tesseract pass on about the
+same pixels (an earlier ``--per-pdf``, each PDF alone on one core: 30.7 s vs 40.4 s, 1.32x),
+so against a like-for-like OCRmyPDF the ratio is bounded by its overhead over Tesseract
+(19.1 vs 11.6 s: at most ~1.6x even for a pipeline with no overhead at all); 2x holds
+against its default (PDF/A through Ghostscript). Under heavy load from other jobs (load
 5-15) an earlier run gave 1.74x vs default and per-round ratios from 0.64x to 2.09x: use
 ``--repeat``.
 """
