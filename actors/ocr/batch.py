@@ -161,8 +161,9 @@ def process_files(
     together: list[tuple[str, str, PageImage]] = []
     alone: list[tuple[str, bytes]] = []
     seen: set[str] = set()
+    plain = reads_file_as_is(options)
     for path, data in items:
-        page = _file_page(data, options) if reads_file_as_is(options) else None
+        page = _file_page(data, options) if plain else None
         digest = content_hash(data)
         if page is None or digest in seen or store.has(digest, 0) or store.has(digest, 1):
             alone.append((path, data))  # (a second copy is then skipped, as one by one)
