@@ -88,9 +88,17 @@ class PreprocessOptions:
     @classmethod
     def none(cls) -> PreprocessOptions:
         """No preprocessing at all: Tesseract on the page as decoded."""
-        return cls(grayscale=False, rescale=False, deskew=False, border_removal=False,
-                   denoise=False, clahe=False, contrast=False, binarize=False,
-                   orientation=False, narrow_psm=0)
+        return cls(**dict.fromkeys(PREPROCESS_STEPS, False), narrow_psm=0)
+
+    @property
+    def any_step(self) -> bool:
+        """Whether any step that changes the pixels (or turns the page) is on."""
+        return any(getattr(self, name) for name in PREPROCESS_STEPS)
+
+
+PREPROCESS_STEPS = ("grayscale", "rescale", "deskew", "border_removal", "denoise", "clahe",
+                    "contrast", "binarize", "orientation")
+"""The switchable steps of :class:`PreprocessOptions` that change the pixels."""
 
 
 _LANG_RE = re.compile(r"^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$")

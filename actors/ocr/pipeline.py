@@ -323,10 +323,7 @@ def ocr_page(page: PageImage, options: OcrOptions) -> PageOutcome:
 def reads_file_as_is(options: OcrOptions) -> bool:
     """Whether ``options`` OCR a single-page image file exactly as it is: one Tesseract
     pass (SINGLE), no preprocessing step, no OSD, TSV only (no hOCR, no PDF)."""
-    pre = options.preprocess
-    steps = (pre.grayscale, pre.rescale, pre.deskew, pre.orientation,
-             *(getattr(pre, name) for name in CLEANUPS))
-    return (options.strategy is Strategy.SINGLE and not any(steps)
+    return (options.strategy is Strategy.SINGLE and not options.preprocess.any_step
             and not options.hocr and not options.pdf)
 
 
