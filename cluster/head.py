@@ -1,5 +1,7 @@
-"""A private local Ray head (``ray start --head``) in its own temp dir, with its own ports
-and its own auth token, and a stop that ends only that head's processes.
+"""A private local Ray cluster: a head (``ray start --head``) in its own temp dir, with its
+own ports and its own auth token, optional worker nodes on other loopback addresses
+(``ray start --address`` on 127.0.0.2, 127.0.0.3, ...: separate raylets, each with its own
+resources), and a stop that ends only that cluster's processes.
 
 ``ray stop`` ends every Ray process on the machine (other clusters included), so `stop`
 here instead ends, by pid, the processes whose command line names this head's temp dir
@@ -9,6 +11,7 @@ plus their descendants: SIGTERM, then SIGKILL after a grace period.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -16,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +32,14 @@ class LocalHead:
     """Short path (Ray's unix sockets live under it): e.g. mkdtemp(prefix='/tmp/rh')."""
     port: int
     dashboard_port: int
-    num_cpus: int = 1
+    num_cpus: float = 1
     agent_port: int = 0
     """Dashboard agent HTTP port (Ray's default 52365 is shared machine-wide): 0 = free."""
     token: str = field(default_factory=lambda: secrets.token_hex(32))
     env: dict[str, str] = field(default_factory=dict)
+    resources: dict[str, float] = field(default_factory=dict)
+    """Custom resources of the head node (``--resources``)."""
+    workers: list[WorkerNode] = field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -46,7 +53,7 @@ class LocalHead:
         """What a job client needs to authenticate against this head."""
         return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token}
 
-    def start(self, timeout_s: float = 90) -> None:
+    def _env(self) -> dict[str, str]:
         bin_dir = Path(sys.executable).parent
         env = {
             **os.environ,
@@ -58,11 +65,15 @@ class LocalHead:
         }
         env.pop("RAY_ADDRESS", None)
         env.pop("RAY_AUTH_TOKEN_PATH", None)
+        return env
+
+    def start(self, timeout_s: float = 90) -> None:
         command = [
-            str(bin_dir / "ray"), "start", "--head",
+            _ray(), "start", "--head",
             "--node-ip-address", "127.0.0.1",
             "--port", str(self.port),
-            "--num-cpus", str(self.num_cpus),
+            "--num-cpus", _count(self.num_cpus),
+            "--resources", json.dumps(self.resources),
             "--include-dashboard", "true",
             "--dashboard-host", "127.0.0.1",
             "--dashboard-port", str(self.dashboard_port),
@@ -71,21 +82,40 @@ class LocalHead:
         ]
         # every port Ray would otherwise take at a fixed default is chosen free here
         if not self.agent_port:
-            self.agent_port = _free_port()
+            self.agent_port = free_port()
         command += [
             "--dashboard-agent-listen-port", str(self.agent_port),
-            "--dashboard-agent-grpc-port", str(_free_port()),
-            "--runtime-env-agent-port", str(_free_port()),
-            "--metrics-export-port", str(_free_port()),
-            "--ray-client-server-port", str(_free_port()),
+            "--dashboard-agent-grpc-port", str(free_port()),
+            "--runtime-env-agent-port", str(free_port()),
+            "--metrics-export-port", str(free_port()),
+            "--ray-client-server-port", str(free_port()),
         ]
         self.temp_dir.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(command, env=env, capture_output=True, text=True,  # noqa: S603
+        done = subprocess.run(command, env=self._env(), capture_output=True, text=True,  # noqa: S603
                               timeout=timeout_s, check=False)
         if done.returncode != 0:
             self.stop()
             raise RuntimeError(f"ray start failed ({done.returncode}): {done.stderr[-2000:]}")
         self._wait_ready(timeout_s)
+
+    def add_worker(self, num_cpus: float, resources: dict[str, float] | None = None,
+                   timeout_s: float = 90) -> WorkerNode:
+        """Start a worker node (its own raylet) on the next loopback address, 127.0.0.2 on;
+        returns once the cluster counts it alive."""
+        used = {node.ip for node in self.workers}
+        ip = next(f"127.0.0.{n}" for n in range(2, 255) if f"127.0.0.{n}" not in used)
+        node = WorkerNode(self, ip, num_cpus, dict(resources or {}))
+        node.start(timeout_s)
+        self.workers.append(node)
+        return node
+
+    def alive_node_ips(self) -> set[str]:
+        """IPs of the nodes the GCS counts alive (through the dashboard's state API)."""
+        response = httpx.get(f"{self.dashboard_url}/api/v0/nodes", params={"limit": 100},
+                             headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+        response.raise_for_status()
+        nodes = response.json()["data"]["result"]["result"]
+        return {n["node_ip"] for n in nodes if n["state"] == "ALIVE"}
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -106,30 +136,10 @@ class LocalHead:
         raise RuntimeError(f"Ray job server at {self.dashboard_url} not ready in {timeout_s} s")
 
     def pids(self) -> set[int]:
-        """This head's processes: those naming its temp dir, and their descendants."""
+        """This cluster's processes (worker nodes included): those naming its temp dir, and
+        their descendants."""
         marker = str(self.temp_dir).encode()
-        children: dict[int, list[int]] = {}
-        roots: set[int] = set()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(pid)
-            if marker in cmdline and pid != os.getpid() and _alive(pid):
-                roots.add(pid)
-        found, todo = set(), list(roots)
-        while todo:
-            pid = todo.pop()
-            if pid not in found and _alive(pid):
-                found.add(pid)
-                todo.extend(children.get(pid, []))
-        return found
+        return _tree(lambda cmdline: marker in cmdline)
 
     def stop(self, grace_s: float = 4) -> None:
         pids = self.pids()
@@ -145,7 +155,94 @@ class LocalHead:
             time.sleep(0.1)
 
 
-def _free_port() -> int:
+@dataclass
+class WorkerNode:
+    """A worker node of a :class:`LocalHead`: a raylet of its own on a loopback address.
+    :meth:`kill` ends it the way a machine failure would (SIGKILL, no goodbye)."""
+
+    head: LocalHead
+    ip: str
+    num_cpus: float
+    resources: dict[str, float]
+
+    def start(self, timeout_s: float = 90) -> None:
+        command = [
+            _ray(), "start", "--address", self.head.address,
+            "--node-ip-address", self.ip,
+            "--num-cpus", _count(self.num_cpus),
+            "--resources", json.dumps(self.resources),
+            "--temp-dir", str(self.head.temp_dir),
+            "--disable-usage-stats",
+            "--dashboard-agent-listen-port", str(free_port()),
+            "--dashboard-agent-grpc-port", str(free_port()),
+            "--runtime-env-agent-port", str(free_port()),
+            "--metrics-export-port", str(free_port()),
+        ]
+        done = subprocess.run(command, env=self.head._env(), capture_output=True,  # noqa: S603
+                              text=True, timeout=timeout_s, check=False)
+        if done.returncode != 0:
+            self.kill()
+            raise RuntimeError(f"ray start (worker {self.ip}) failed ({done.returncode}): "
+                               f"{done.stderr[-2000:]}")
+        deadline = time.monotonic() + timeout_s
+        while self.ip not in self.head.alive_node_ips():
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"worker node {self.ip} did not join in {timeout_s} s")
+            time.sleep(0.5)
+
+    def pids(self) -> set[int]:
+        """This node's processes: those naming its address, and their descendants."""
+        markers = (f"--node-ip-address={self.ip}\x00".encode(),
+                   f"--node_ip_address={self.ip}\x00".encode(),
+                   f"--node-ip-address\x00{self.ip}\x00".encode())
+        return _tree(lambda cmdline: any(m in cmdline for m in markers))
+
+    def kill(self) -> set[int]:
+        """SIGKILL every process of this node at once; returns the pids killed."""
+        pids = self.pids()
+        _signal(pids, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            time.sleep(0.1)
+        return pids
+
+
+def _ray() -> str:
+    return str(Path(sys.executable).parent / "ray")
+
+
+def _count(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _tree(matches: Callable[[bytes], bool]) -> set[int]:
+    """Live processes whose command line ``matches``, and all their descendants."""
+    children: dict[int, list[int]] = {}
+    roots: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(pid)
+        if matches(cmdline) and pid != os.getpid() and _alive(pid):
+            roots.add(pid)
+    found, todo = set(), list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in found and _alive(pid):
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

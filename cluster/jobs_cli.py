@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from cluster.jobs import PRESETS, Jobs, JobsError, dumps, load_runtime_env
+from config.cluster_record import read_record
 from config.settings import Settings
 
 
@@ -18,7 +19,8 @@ def add_parser(sub: Any) -> None:
 
     def with_address(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--address", default=None,
-                       help="job server URL (default: settings ray_dashboard_url)")
+                       help="job server URL (default: the running suite's, else settings "
+                            "ray_dashboard_url)")
         return p
 
     submit = with_address(job.add_parser(
@@ -35,6 +37,25 @@ def add_parser(sub: Any) -> None:
     logs = with_address(job.add_parser("logs", help="a job's logs"))
     logs.add_argument("job_id")
     logs.add_argument("--follow", "-f", action="store_true", help="stream until the job ends")
+
+
+def connect_jobs(settings: Settings, address: str | None = None) -> Jobs:
+    """The job server to talk to: ``address`` when given (token from the environment or
+    ~/.ray/auth_token); else the running suite of this data_dir, with its token; else the
+    external cluster of the settings (``ray_dashboard_url`` + ``ray_auth_token``)."""
+    if address:
+        return Jobs(address)
+    record = read_record(settings.data_dir)
+    if record is not None:
+        return Jobs(record.dashboard_url, env={"RAY_AUTH_MODE": "token",
+                                               "RAY_AUTH_TOKEN": record.token(settings.data_dir)})
+    if settings.ray_address and settings.ray_auth_token is not None:
+        return Jobs(settings.ray_dashboard_url, env={
+            "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": settings.ray_auth_token.get_secret_value()})
+    if not settings.ray_address:
+        raise JobsError(f"the suite is not running for data_dir {settings.data_dir} (start it "
+                        "with `armillary up`), and no --address or ARMILLARY_RAY_ADDRESS is set")
+    return Jobs(settings.ray_dashboard_url)
 
 
 def _sink(chunk: str) -> None:
@@ -58,7 +79,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.preset and not parts:
             raise JobsError("nothing to run: give an ENTRYPOINT or --preset NAME")
         runtime_env = load_runtime_env(args.runtime_env) if args.runtime_env else None
-    jobs = Jobs(args.address or settings.ray_dashboard_url)
+    jobs = connect_jobs(settings, args.address)
     if args.action == "submit":
         if args.preset:
             job_id = jobs.submit_preset(args.preset, parts, runtime_env)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cluster.head import LocalHead
 from config.settings import Settings
 from deployments.ingress.roles import Role
 from storage.errors import redact
@@ -65,24 +66,33 @@ async def bootstrap_stores(settings: Settings, stores: Stores) -> tuple[str, boo
 
 
 def up(settings: Settings) -> int:
-    """Start everything and stay in the foreground until interrupted."""
-    import ray
+    """Start everything and stay in the foreground until interrupted: the suite's own Ray
+    cluster (`cluster.suite_cluster`: head with the job server, worker nodes, per-instance
+    ports; or the external ``ray_address``), the stores, the Serve app."""
     from ray import serve
 
+    from cluster.suite_cluster import PortInUseError, start_cluster, stop_cluster
     from deployments.app import AppArgs, build_app
+    from training.ray_connect import connect
 
     prepare_environment(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     pid_file(settings).write_text(str(os.getpid()))
-    ray.init(address=settings.ray_address, num_cpus=None if settings.ray_address else
-             int(settings.ray_num_cpus), namespace=APP_NAME, include_dashboard=False,
-             log_to_driver=False)
+    head = None
     try:
+        if not settings.ray_address:
+            try:
+                head = start_cluster(settings, env=_ray_environment())
+            except PortInUseError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        connect(settings, allow_local=False)
         stores = open_stores(settings, via_ray=True)
         admin, created = asyncio.run(bootstrap_stores(settings, stores))
-        serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
+        serve.start(proxy_location="HeadOnly",
+                    http_options={"host": settings.http_host, "port": settings.http_port})
         serve.run(build_app(AppArgs()), name=APP_NAME, route_prefix="/", blocking=False)
-        _announce(settings, admin, created)
+        _announce(settings, admin, created, head)
         from cluster import crypto
 
         bootstrap = crypto.start(settings)  # background: history, first model, market feed
@@ -90,24 +100,38 @@ def up(settings: Settings) -> int:
         print("\nshutting down ...", flush=True)
         serve.shutdown()
     finally:
-        if not settings.ray_address:
+        import ray
+
+        if ray.is_initialized():
             ray.shutdown()
+        if head is not None:
+            stop_cluster(settings, head)
         pid_file(settings).unlink(missing_ok=True)
     return 0
 
 
-def _announce(settings: Settings, admin: str, created: bool) -> None:
+def _ray_environment() -> dict[str, str]:
+    """What this process set for Ray (prepare_environment) that its processes inherit."""
+    keys = ("RAY_USAGE_STATS_ENABLED", "OMP_THREAD_LIMIT", *fast_proxy_environment())
+    return {k: os.environ[k] for k in keys if k in os.environ}
+
+
+def _announce(settings: Settings, admin: str, created: bool, head: LocalHead | None) -> None:
     base = f"http://{settings.http_host}:{settings.http_port}"
     password_note = (
         "the ARMILLARY_ADMIN_PASSWORD setting"
         if settings.admin_password.get_secret_value() != "admin-dev-password"
         else "'admin-dev-password' (development default; set ARMILLARY_ADMIN_PASSWORD)"
     )
+    cluster = (f"Ray cluster {head.address} ({1 + len(head.workers)} node(s), temp dir "
+               f"{head.temp_dir}); job server {head.dashboard_url}\n" if head else
+               f"Ray cluster {settings.ray_address} (external)\n")
     print(
         f"\nArmillary is serving on {base}  (API docs: {base}/docs)\n"
         f"admin user {admin!r} {'created' if created else 'exists'}; password: {password_note}\n"
         f"log in:  curl -s -X POST {base}/api/v1/auth/token "
         f"-d 'username={admin}&password=...'\n"
+        + cluster +
         "stores: " + ", ".join(f"{k}={redact(settings.url(k))}" for k in KINDS) + "\n"
         "Ctrl-C (or `armillary down`) stops everything.",
         flush=True,

@@ -9,16 +9,17 @@ row in the Database and the pages loaded into the Warehouse.
   ``(content hash, page)``: only missing keys are inserted, so a rerun never duplicates.
 
 Stores: when the suite runs (`armillary up`, or ``ray_address`` is set) embedded stores are
-held by the cluster's owner actors, so this connects to that cluster and reaches them
-through it; otherwise it opens them in this process. The run itself is synchronous in the
-main thread (Ctrl-C stops it cleanly); store calls go to an event loop on a helper thread.
+held by the cluster's owner actors, so this connects to that cluster (exactly: by the address
+and token `armillary up` recorded, see `training.ray_connect`) and reaches them through it;
+otherwise it opens them in this process and runs on a new local Ray instance. The run itself
+is synchronous in the main thread (Ctrl-C stops it cleanly); store calls go to an event loop
+on a helper thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -70,10 +71,10 @@ class BatchRequest:
     out: Path
     options: OcrOptions
     concurrency: int = 2
-    num_cpus_per_actor: float = 0.5
     owner: str | None = None  # username; default the admin user
     table: str = "ocr_pages"
-    progress_bar: bool = True
+    progress_bar: bool | None = None  # None: when stderr is a terminal
+    verbose: bool = False  # Ray's own logs
 
     def params(self) -> dict[str, Any]:
         return {"src": str(self.src), "out": str(self.out), "lang": self.options.lang,
@@ -101,18 +102,11 @@ class LoopThread:
 
 
 def cluster_running(settings: Settings) -> bool:
-    """Is `armillary up` running here (its pid file names a live process), or is an external
+    """Is this instance's suite running (`armillary up` recorded its cluster), or an external
     cluster configured?"""
-    if settings.ray_address:
-        return True
-    from cluster.local import pid_file
+    from training.ray_connect import find
 
-    try:
-        pid = int(pid_file(settings).read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
+    return find(settings) is not None
 
 
 def open_batch_stores(settings: Settings, *, via_ray: bool) -> BatchStores:
@@ -177,9 +171,8 @@ def _run(loop: LoopThread, stores: BatchStores, request: BatchRequest,
 
     try:
         summary = run_batch(request.src, request.out, options=request.options,
-                            concurrency=request.concurrency,
-                            num_cpus_per_actor=request.num_cpus_per_actor,
-                            on_progress=on_progress, progress_bar=request.progress_bar)
+                            concurrency=request.concurrency, on_progress=on_progress,
+                            progress_bar=request.progress_bar, verbose=request.verbose)
         loop.run(progress.step(job.id, "loading", summary.pages_total,
                                summary.pages_total))
         inserted = loop.run(load_batch_pages(stores.warehouse, request.table,
@@ -207,30 +200,24 @@ def _result(summary: BatchSummary, request: BatchRequest, inserted: int, job_id:
 
 
 @contextmanager
-def batch_ray(settings: Settings, *, cluster: bool) -> Iterator[None]:
-    """Ray for a CLI run: the running suite's cluster (``ray_address`` or ``auto``), else a
-    new local instance (never someone else's cluster found on this machine). Shut down on
-    exit when started here."""
+def batch_ray(settings: Settings, *, cluster: bool, verbose: bool = False) -> Iterator[None]:
+    """Ray for a CLI run: the running suite's own cluster (``cluster``), else a new local
+    instance (never someone else's cluster found on this machine). Shut down on exit."""
     import ray
 
-    started = not ray.is_initialized()
-    if started:
-        if cluster:
-            ray.init(address=settings.ray_address or "auto", namespace="armillary",
-                     log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(address="local", num_cpus=int(settings.ray_num_cpus),
-                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+    from training.ray_connect import connect
+
+    connection = connect(settings, allow_local=not cluster, verbose=verbose)
     try:
         yield
     finally:
-        if started and ray.is_initialized():
+        if connection.kind != "existing" and ray.is_initialized():
             ray.shutdown()
 
 
 def batch_command(settings: Settings, request: BatchRequest) -> dict[str, Any]:
     """`armillary ocr batch`: stores through the running cluster, or in this process."""
     cluster = cluster_running(settings)
-    with batch_ray(settings, cluster=cluster):
+    with batch_ray(settings, cluster=cluster, verbose=request.verbose):
         stores = open_batch_stores(settings, via_ray=cluster)
         return run_ocr_batch(stores, request, settings.admin_username)

@@ -31,12 +31,13 @@ def add_parser(sub: Any) -> None:
     batch.add_argument("--no-preprocess", action="store_true",
                        help="plain Tesseract on the page (no OpenCV steps, no OSD)")
     batch.add_argument("--concurrency", type=int, default=2, help="OCR actors")
-    batch.add_argument("--num-cpus-per-actor", type=float, default=0.5)
     batch.add_argument("--max-pages", type=int, default=2000, help="per document")
     batch.add_argument("--page-timeout", type=float, default=300.0, help="seconds per page")
     batch.add_argument("--owner", default=None, help="user the job belongs to (default admin)")
     batch.add_argument("--table", default=None, help="Warehouse table (default: settings)")
-    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (default: one when stderr is a terminal)")
+    batch.add_argument("--verbose", action="store_true", help="show Ray's own log lines")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -55,8 +56,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError("--concurrency must be at least 1")
         request = BatchRequest(
             Path(args.src).resolve(), Path(args.out).resolve(), options, args.concurrency,
-            args.num_cpus_per_actor, args.owner, args.table or settings.ocr_pages_table,
-            not args.no_progress)
+            args.owner, args.table or settings.ocr_pages_table,
+            False if args.no_progress else None, args.verbose)
         result = batch_command(settings, request)
     except (OcrError, BatchSourceError, BatchLockedError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -71,8 +71,27 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, gt=0, lt=65_536)
     ray_address: str | None = None
-    """Connect to this Ray cluster; None starts a local one."""
+    """Connect to this Ray cluster (``host:port`` of its GCS) instead of starting one;
+    ``ray_auth_token`` is its token. None: `armillary up` starts the suite's own cluster and
+    every other command finds it through ``<data_dir>/ray/cluster.json``."""
+    ray_auth_token: SecretStr | None = None
+    """Token of the cluster at ``ray_address`` (Ray's token auth)."""
     ray_num_cpus: float = Field(2.0, gt=0)
+    """Logical CPUs of the head node `armillary up` starts (the serving pool)."""
+    ray_port: int = Field(0, ge=0, lt=65_536)
+    """GCS port of that head; 0: a free one."""
+    ray_temp_dir: Path | None = None
+    """Ray's temp dir (sockets, logs) of that cluster; None: a new ``/tmp/arm-*`` per start."""
+    ray_worker_nodes: int = Field(0, ge=0, le=8)
+    """Worker nodes `armillary up` adds on this machine (raylets on 127.0.0.2, .3, ...)."""
+    ray_worker_node_cpus: float = Field(1.0, gt=0)
+    serve_fallback_http_port: int = Field(0, ge=0, lt=65_536)
+    """Serve's fallback proxy (HAProxy sends requests there while no ingress replica is
+    up) and its gRPC twin; HAProxy's stats page and metrics port. 0: a free port at start,
+    so two suites on one host never share one (Ray's defaults 8500/9500/8404/9101 would)."""
+    serve_fallback_grpc_port: int = Field(0, ge=0, lt=65_536)
+    haproxy_stats_port: int = Field(0, ge=0, lt=65_536)
+    haproxy_metrics_port: int = Field(0, ge=0, lt=65_536)
     ingress_num_cpus: float = Field(0.25, gt=0)
     ingress_min_replicas: int = Field(1, ge=1)
     ingress_max_replicas: int = Field(2, ge=1)
@@ -82,7 +101,8 @@ class Settings(BaseSettings):
 
     # cluster operations (`armillary job|kube|gateway`)
     ray_dashboard_url: str = "http://127.0.0.1:8265"
-    """Ray job server (dashboard) that `armillary job` talks to."""
+    """Ray job server (dashboard) of an external cluster (``ray_address``); `armillary up`
+    serves its own on this URL's port, and commands find it in the cluster file."""
     kube_namespace: str = "armillary"
     image: str = Field("armillary:0.1.0", min_length=1)
     """The suite's container image (cluster/image/Dockerfile): what `make image` tags, what

@@ -15,9 +15,11 @@ interrupted ones are done again, and every (content hash, page) appears exactly 
 runs on the same OUT at the same time are refused (a lock file).
 
 Ray Data layout: ``read_binary_files(paths, include_paths=True)`` feeds ``map_batches`` with a
-callable class (one OCR worker per actor, set up once), ``concurrency`` actors with a
-fractional ``num_cpus`` so the read tasks can still be scheduled (with 1 CPU per actor on a
-2-CPU machine the read task never runs and the job hangs without an error).
+callable class (one OCR worker per actor, set up once), ``concurrency`` actors. Resources follow
+the suite's model (`config.workloads`): each actor takes one slot of the ``batch`` pool and a
+read task a tenth of one, none of them a logical CPU, so the run schedules beside a serving
+suite (whose replicas hold the CPUs) and the actors run at a lower priority than requests.
+Each page's status names the node that OCRed it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from actors.ocr.errors import OcrError
 from actors.ocr.loading import DocType, count_pages, detect_type
 from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
 from actors.ocr.pipeline import reads_file_as_is
+from config.workloads import ACTOR_SLOTS, TASK_SLOTS, batch_options, lower_priority, node_resources
 
 # Files per actor call under plain SINGLE (``reads_file_as_is``) when at least
 # GROUP_MIN_IMAGE_SHARE of the files are single-page images: one Tesseract process reads
@@ -82,6 +85,8 @@ class BatchSummary:
     pages_per_s: float = 0.0
     output: str = ""
     errors: list[str] = field(default_factory=list)
+    pages_by_node: dict[str, int] = field(default_factory=dict)
+    """Pages OCRed in this run per Ray node id."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,20 +224,25 @@ class OcrWorker:
     are single-page images (``process_files`` then OCRs them in one Tesseract process)."""
 
     def __init__(self, out: str, options: dict[str, Any], display: dict[str, str]) -> None:
+        import ray
+
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        lower_priority()  # a batch process: requests on the same cores come first
         self.store = PartStore(Path(out))
         self.options = OcrOptions.from_dict(options)
         self.display = display
+        self.node = ray.get_runtime_context().get_node_id()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         rows: dict[str, list[Any]] = {
-            "source_path": [], "content_hash": [], "page": [], "status": [], "seconds": []
+            "source_path": [], "content_hash": [], "page": [], "status": [], "seconds": [],
+            "node": [],
         }
         items = [(self.display.get(str(path), str(path)), bytes(data))
                  for path, data in zip(batch["path"], batch["bytes"], strict=True)]
         for status in process_files(items, self.options, self.store):
             for key in rows:
-                rows[key].append(status[key])
+                rows[key].append(status[key] if key != "node" else self.node)
         return rows
 
 
@@ -257,33 +267,61 @@ def _lock(out: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _ensure_ray(address: str | None, num_cpus: int | None) -> None:
+def _ensure_ray(address: str | None, num_cpus: int | None, verbose: bool = False) -> None:
+    """Ray for this run: the one initialised in this process, else exactly ``address``, else
+    the job's cluster (``RAY_ADDRESS``, set for a Ray job's driver), else a new local
+    instance with the suite's resource model. Never a cluster found by looking around."""
+    import logging
+
     import ray
 
-    if not ray.is_initialized():
-        ray.init(address=address, num_cpus=num_cpus, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+    if ray.is_initialized():
+        return
+    target = address or os.environ.get("RAY_ADDRESS") or "local"
+    level = logging.INFO if verbose else logging.WARNING
+    if target == "local":
+        cpus = num_cpus or os.cpu_count() or 2
+        ray.init(address="local", num_cpus=cpus, resources=node_resources(cpus),
+                 include_dashboard=False, log_to_driver=verbose, logging_level=level)
+    else:
+        ray.init(address=target, log_to_driver=verbose, logging_level=level)
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    """One finished page, as the pipeline reports it."""
+
+    state: str  # done, skipped or error
+    node: str  # Ray node id of the actor that handled it
 
 
 def _statuses(
     pending: list[SourceFile], out: Path, options: OcrOptions, concurrency: int,
-    num_cpus_per_actor: float, ray_address: str | None, ray_num_cpus: int | None,
-) -> Generator[str, None, None]:
+    ray_address: str | None, ray_num_cpus: int | None, verbose: bool,
+) -> Generator[PageStatus, None, None]:
     """Run the Ray Data pipeline over ``pending``; yield one status per page as it finishes."""
     if not pending:
         return
-    _ensure_ray(ray_address, ray_num_cpus)
+    _ensure_ray(ray_address, ray_num_cpus, verbose)
+    import ray
     import ray.data
 
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = verbose
     ctx.execution_options.preserve_order = False
+    if not verbose:
+        import logging
+
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+    cluster = ray.cluster_resources()
     display = {f.path: f.display for f in pending}
     # Longest first (pages, then bytes): the last files handed out are short, so the actors
     # finish together instead of one running a long PDF alone at the end.
     ordered = sorted(pending, key=lambda f: (-f.pages, -_size(f.path), f.path))
     ds = ray.data.read_binary_files(
         [f.path for f in ordered], include_paths=True, override_num_blocks=len(ordered),
+        ray_remote_args=batch_options(TASK_SLOTS, cluster),
     ).map_batches(
         OcrWorker,
         fn_constructor_kwargs={"out": str(out), "options": _options_dict(options),
@@ -292,17 +330,26 @@ def _statuses(
         # Ray's default of 2 files in flight per actor: with 1 the actor idles between files
         # while the next is dispatched (43 images: 7% slower).
         compute=ray.data.ActorPoolStrategy(size=concurrency),
-        num_cpus=num_cpus_per_actor,
         batch_format="numpy",
+        **batch_options(ACTOR_SLOTS, cluster),
     )
     batches = ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0)
     try:
         for batch in batches:
-            yield from (str(state) for state in batch["status"])
+            for state, node in zip(batch["status"], batch["node"], strict=True):
+                yield PageStatus(str(state), str(node))
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
             close()
+
+
+def progress(total: int, initial: int, disable: bool | None) -> tqdm:
+    """The terminal progress bar: pages done/total, pages/s and the time left."""
+    return tqdm(total=total, initial=initial, unit="page", desc="OCR", file=sys.stderr,
+                disable=disable, dynamic_ncols=True, smoothing=0.1, mininterval=0.5,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} pages "
+                           "[{elapsed}<{remaining}, {rate_fmt}]")
 
 
 def _files_per_call(pending: list[SourceFile], options: OcrOptions) -> int:
@@ -324,18 +371,18 @@ def run_batch(
     *,
     options: OcrOptions | None = None,
     concurrency: int = 2,
-    num_cpus_per_actor: float = 0.5,
     on_progress: ProgressHook | None = None,
-    progress_bar: bool = True,
+    progress_bar: bool | None = None,
     ray_address: str | None = None,
     ray_num_cpus: int | None = None,
+    verbose: bool = False,
 ) -> BatchSummary:
     """OCR every page under ``src`` into ``out`` (see the module docstring for the layout).
 
     ``options`` defaults to ``OcrOptions(text_layer="skip")`` (PDF text layers are kept).
-    Uses the initialised Ray instance, else ``ray.init(address=ray_address)``: inside a Ray
-    job that is the job's cluster; ``"local"`` forces a new local instance. Returns counts;
-    raises :class:`BatchSourceError` / :class:`BatchLockedError`.
+    Ray: see :func:`_ensure_ray`. ``progress_bar``: a bar on stderr (pages done/total,
+    pages/s, ETA); None shows it when stderr is a terminal. ``verbose`` lets Ray's own logs
+    through. Returns counts; raises :class:`BatchSourceError` / :class:`BatchLockedError`.
     """
     started = time.perf_counter()
     options = options or OcrOptions(text_layer=TextLayerMode.SKIP)
@@ -356,21 +403,23 @@ def run_batch(
         ]
         already = summary.pages_total - sum(f.pages for f in pending)
         summary.pages_skipped = already
-        bar = tqdm(total=summary.pages_total, initial=already, unit="page",
-                   disable=not progress_bar, dynamic_ncols=True, smoothing=0.1)
+        bar = progress(summary.pages_total, already,
+                       None if progress_bar is None else not progress_bar)
         finished = already
         if on_progress is not None:
             on_progress(finished, summary.pages_total)
-        statuses = _statuses(pending, out_path, options, concurrency, num_cpus_per_actor,
-                             ray_address, ray_num_cpus)
+        statuses = _statuses(pending, out_path, options, concurrency, ray_address,
+                             ray_num_cpus, verbose)
         try:
-            for state in statuses:
-                if state == "skipped":
+            for status in statuses:
+                if status.state == "skipped":
                     summary.pages_skipped += 1
-                elif state == "error":
+                elif status.state == "error":
                     summary.pages_failed += 1
                 else:
                     summary.pages_done += 1
+                    summary.pages_by_node[status.node] = (
+                        summary.pages_by_node.get(status.node, 0) + 1)
                 finished += 1  # a page-0 row (file failed as a whole) counts as one page
                 bar.update(1)
                 if on_progress is not None:
@@ -411,10 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-preprocess", action="store_true",
                         help="no preprocessing and no OSD (plain Tesseract on the page)")
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--num-cpus-per-actor", type=float, default=0.5)
     parser.add_argument("--max-pages", type=int, default=2000)
     parser.add_argument("--page-timeout", type=float, default=300.0)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="show Ray's own logs")
     parser.add_argument("--ray-address", default=None,
                         help="Ray address (default: the job's cluster or a new local one; "
                              "'local' forces a new local instance)")
@@ -434,8 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run_batch(
             args.src, args.out, options=options_from_args(args),
-            concurrency=args.concurrency, num_cpus_per_actor=args.num_cpus_per_actor,
-            progress_bar=not args.no_progress, ray_address=args.ray_address,
+            concurrency=args.concurrency, progress_bar=False if args.no_progress else None,
+            ray_address=args.ray_address, verbose=args.verbose,
         )
     except (BatchSourceError, BatchLockedError, OcrError) as exc:
         print(f"error: {exc}", file=sys.stderr)

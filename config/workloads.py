@@ -1,0 +1,68 @@
+"""How the suite's workloads share a Ray node: the resource model.
+
+Every node offers two pools, and every piece of work asks for exactly one of them:
+
+- ``CPU`` (logical CPUs, one per core) is the **serving pool**. Serve replicas reserve
+  explicit fractions of it (``config/serve.yaml``: 1.05 of 2 at minimum scale, 1.85 at
+  maximum), and nothing else may take it, so autoscaling always finds room.
+- ``batch`` (a custom resource, :data:`BATCH_SLOTS_PER_CPU` slots per core) is the **batch
+  pool**: each batch OCR actor and each Tune trial takes one slot, a Ray Data read task or a
+  bootstrap task a tenth of one, and none of them asks for a logical CPU. Two slots per core
+  let two batch workloads (say batch OCR and a Tune run) progress side by side on a 2-core
+  node instead of one waiting for the other to end.
+
+Logical resources are bookkeeping; the cores themselves are shared by the kernel. Batch
+processes lower their priority (:data:`BATCH_NICE`), so a request is served first and batch
+work fills the idle time. Ray job drivers ask for nothing (``entrypoint_num_cpus`` 0).
+
+A cluster started without the ``batch`` resource (someone else's) still runs batch work:
+:func:`batch_options` then asks for :data:`FALLBACK_CPU_PER_SLOT` logical CPUs per slot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+BATCH = "batch"
+"""The custom resource of the batch pool."""
+BATCH_SLOTS_PER_CPU = 2.0
+BATCH_NICE = 10
+"""Niceness of batch processes (OCR actors, Tune trials): the kernel serves requests first."""
+
+ACTOR_SLOTS = 1.0
+"""One batch OCR actor or one Tune trial."""
+TASK_SLOTS = 0.1
+"""A short helper task: a Ray Data read task, a bootstrap step."""
+FALLBACK_CPU_PER_SLOT = 0.25
+
+
+def node_resources(num_cpus: float) -> dict[str, float]:
+    """The custom resources a node with ``num_cpus`` logical CPUs declares (``ray start
+    --resources``, ``ray.init(resources=...)``, KubeRay's ``rayStartParams``)."""
+    return {BATCH: round(num_cpus * BATCH_SLOTS_PER_CPU, 3)}
+
+
+def batch_options(slots: float, cluster: Mapping[str, float]) -> dict[str, Any]:
+    """Ray options (``num_cpus`` + ``resources``) for batch work of ``slots`` slots on a
+    cluster whose total resources are ``cluster`` (``ray.cluster_resources()``)."""
+    if cluster.get(BATCH, 0) > 0:
+        return {"num_cpus": 0, "resources": {BATCH: slots}}
+    return {"num_cpus": round(slots * FALLBACK_CPU_PER_SLOT, 4)}
+
+
+def batch_slots(cluster: Mapping[str, float]) -> float:
+    """Batch slots of the whole cluster (its fallback CPUs when it has no batch pool)."""
+    if cluster.get(BATCH, 0) > 0:
+        return float(cluster[BATCH])
+    return float(cluster.get("CPU", 0)) / FALLBACK_CPU_PER_SLOT
+
+
+def lower_priority() -> None:
+    """Make this process a batch process (idempotent: only raises the niceness once)."""
+    with contextlib.suppress(OSError):
+        current = os.getpriority(os.PRIO_PROCESS, 0)
+        if current < BATCH_NICE:
+            os.setpriority(os.PRIO_PROCESS, 0, BATCH_NICE)

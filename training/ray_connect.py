@@ -1,0 +1,96 @@
+"""Connect a driver to exactly one Ray cluster: the suite's own, named by its address and
+authenticated with its token; never ``address="auto"`` (which joins whatever cluster this
+host started last, another suite's included).
+
+The order (:func:`connect`):
+
+1. Ray is already initialised in this process: it is used as it is.
+2. ``RAY_ADDRESS`` is set: this process is a Ray job's driver, and that is its cluster (the
+   job server also hands the driver its token).
+3. ``settings.ray_address``: an external cluster (KubeRay, a cluster of one's own), with
+   ``settings.ray_auth_token``.
+4. The running suite of this ``data_dir`` (``<data_dir>/ray/cluster.json``, written by
+   `armillary up`), with the token beside it.
+5. Otherwise, when allowed, a new private local instance for this process only, with the
+   suite's resource model (a ``batch`` pool beside the CPUs).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from config.cluster_record import read_record
+from config.settings import Settings
+from config.workloads import node_resources
+
+NAMESPACE = "armillary"
+
+
+class ClusterNotFoundError(RuntimeError):
+    """No cluster to join, and a local one was not allowed."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    kind: str
+    """``existing``, ``job``, ``external``, ``suite`` or ``local``."""
+    address: str | None
+
+    @property
+    def started_here(self) -> bool:
+        """A local instance this process owns (shut it down when done)."""
+        return self.kind == "local"
+
+
+def use_token(token: str | None) -> None:
+    """Authenticate this process's Ray client with ``token`` (Ray reads it from the
+    environment when it connects)."""
+    if token:
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = token
+        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+
+
+def find(settings: Settings) -> Connection | None:
+    """Which cluster :func:`connect` would join (steps 2-4), without connecting."""
+    if os.environ.get("RAY_ADDRESS"):
+        return Connection("job", os.environ["RAY_ADDRESS"])
+    if settings.ray_address:
+        return Connection("external", settings.ray_address)
+    record = read_record(settings.data_dir)
+    if record is not None:
+        return Connection("suite", record.address)
+    return None
+
+
+def connect(settings: Settings, *, allow_local: bool = True, local_cpus: float | None = None,
+            verbose: bool = False) -> Connection:
+    """Initialise Ray for this driver (see the module docstring); returns what it joined.
+    Raises :class:`ClusterNotFoundError` when nothing is found and ``allow_local`` is off."""
+    import ray
+
+    if ray.is_initialized():
+        return Connection("existing", None)
+    level = logging.INFO if verbose else logging.WARNING
+    target = find(settings)
+    if target is None:
+        if not allow_local:
+            raise ClusterNotFoundError(
+                f"no running suite for data_dir {settings.data_dir} (start it with "
+                "`armillary up`) and no ARMILLARY_RAY_ADDRESS set")
+        cpus = local_cpus or settings.ray_num_cpus
+        ray.init(address="local", num_cpus=int(cpus), resources=node_resources(int(cpus)),
+                 include_dashboard=False, namespace=NAMESPACE, log_to_driver=verbose,
+                 logging_level=level)
+        return Connection("local", None)
+    if target.kind == "external" and settings.ray_auth_token is not None:
+        use_token(settings.ray_auth_token.get_secret_value())
+    elif target.kind == "suite":
+        record = read_record(settings.data_dir)
+        if record is not None:
+            use_token(record.token(settings.data_dir))
+    ray.init(address=target.address, namespace=NAMESPACE, log_to_driver=verbose,
+             logging_level=level)
+    return target
