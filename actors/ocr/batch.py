@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from actors.ocr.errors import OcrError
+from actors.ocr.errors import EngineInterruptedError, OcrError
 from actors.ocr.loading import DocType, PageImage, detect_type, iter_pages
 from actors.ocr.models import PageResult
 from actors.ocr.options import OcrOptions
@@ -121,7 +121,10 @@ def process_file(
     is ``done``, ``skipped`` (already in the store) or ``error``.
 
     Bad input never raises: a file that cannot be opened is recorded as one row with
-    ``page=0`` and its error; a page that fails is recorded with its error.
+    ``page=0`` and its error; a page that fails is recorded with its error. An interrupted
+    engine does raise (:class:`EngineInterruptedError`, once ``recognize`` has started
+    Tesseract again ``ENGINE_RETRIES`` times): the page it was reading gets no part, so it
+    stays undone for the task's retry or the next run; the pages before it are kept.
     """
     digest = content_hash(data)
     if store.has(digest, 0):
@@ -143,6 +146,8 @@ def process_file(
                         else ocr_page(page, options).result)
 
             yield _write_page(store, path, digest, number, recognise, options, t0)
+    except EngineInterruptedError:
+        raise  # not the file's fault: no page-0 error row
     except Exception as exc:  # the file as a whole: corrupt, unsupported, encrypted, ...
         seconds = round(time.perf_counter() - started, 3)
         store.write(_row(path, digest, 0, error=_error_text(exc), seconds=seconds))
@@ -157,7 +162,8 @@ def process_files(
     not done yet are recognised together by one Tesseract process (``recognize_files``: the
     model is loaded once, ~12% less CPU per page); their ``seconds`` is the call's time
     shared equally. If that call fails, each file goes through :func:`process_file`, which
-    records its own error."""
+    records its own error; an interrupted call too (no row is written for it), and
+    :func:`process_file` raises if Tesseract is interrupted again there."""
     together: list[tuple[str, str, PageImage]] = []
     alone: list[tuple[str, bytes]] = []
     seen: set[str] = set()
@@ -178,7 +184,7 @@ def process_files(
             recognitions = recognize_files([page.encoded or b"" for _, _, page in together],
                                            lang=options.lang, psm=options.psm,
                                            timeout_s=timeout)
-        except OcrError:
+        except OcrError:  # EngineInterruptedError included: no row, read one by one below
             recognitions = None
         if recognitions is not None:
             share = (time.perf_counter() - t0) / len(together)
@@ -210,13 +216,16 @@ def _write_page(store: PartStore, path: str, digest: str, number: int,
                 recognise: Callable[[], PageResult], options: OcrOptions,
                 started: float) -> dict[str, Any]:
     """Recognise page ``number`` (errors are recorded in its row), write its part, return
-    its status row."""
+    its status row. An interrupted engine is no error of the page: it raises, and no part
+    is written."""
     row = _row(path, digest, number)
     try:
         result = recognise()
         fields = run_processors(ProcessorInput(result.text, [result.text]), options.processors)
         row.update(text=result.text, confidence=result.mean_confidence,
                    fields=json.dumps(fields, ensure_ascii=False))
+    except EngineInterruptedError:
+        raise
     except Exception as exc:  # recorded, the batch goes on
         row["error"] = _error_text(exc)
     row["seconds"] = round(time.perf_counter() - started, 3)

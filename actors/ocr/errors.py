@@ -2,7 +2,9 @@
 
 Every refusal of bad input is an :class:`OcrInputError` (map it to HTTP 4xx); an
 :class:`OcrLimitError` is a refusal because a configured limit was exceeded (HTTP 413/422);
-:class:`OcrEngineError` means Tesseract itself failed (HTTP 5xx).
+:class:`OcrEngineError` means Tesseract itself failed (HTTP 5xx); its
+:class:`EngineInterruptedError` means the Tesseract process was killed by a signal, which
+says nothing about the page: retry it, never record it as the page's result.
 """
 
 from __future__ import annotations
@@ -61,3 +63,9 @@ class PageTimeoutError(OcrLimitError):
 
 class OcrEngineError(OcrError):
     """Tesseract failed or is not installed (server error)."""
+
+
+class EngineInterruptedError(OcrEngineError):
+    """The Tesseract process was killed by a signal (SIGKILL, SIGTERM, ...): the run was
+    interrupted (a job stopped, the OOM killer), the page did not fail. Retried; never
+    recorded as the page's result."""

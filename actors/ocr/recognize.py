@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import os
 import re
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,13 +20,24 @@ import pytesseract
 from PIL import Image
 from pytesseract import pytesseract as _tess
 
-from actors.ocr.errors import InvalidOptionsError, OcrEngineError, PageTimeoutError
+from actors.ocr.errors import (
+    EngineInterruptedError,
+    InvalidOptionsError,
+    OcrEngineError,
+    PageTimeoutError,
+)
 from actors.ocr.models import Word
 
 # Words that tell the size of the text: read with at least this confidence, 3+ characters
 # with a letter; fewer than SIZE_MIN_WORDS of them and the size is unknown.
 SIZE_MIN_CONFIDENCE = 60.0
 SIZE_MIN_WORDS = 5
+# A Tesseract process killed by a signal (the run was interrupted: a stopped job, the OOM
+# killer; the page did not fail) is started again up to this many times, each with the
+# whole timeout, before EngineInterruptedError is raised.
+ENGINE_RETRIES = 2
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -160,7 +173,29 @@ def _run(
 def _tesseract(src: Path, base: Path, extensions: list[str], config: str, lang: str | None,
                timeout_s: float | None) -> dict[str, bytes]:
     """Run Tesseract on ``src`` (an image, or a text file listing images); the outputs by
-    extension. Raises the typed errors."""
+    extension. Raises the typed errors. A process killed by a signal is started again up
+    to :data:`ENGINE_RETRIES` times; then :class:`EngineInterruptedError`."""
+    for attempt in range(ENGINE_RETRIES + 1):
+        for ext in extensions:  # nothing a killed process left is taken for output
+            Path(f"{base}.{ext}").unlink(missing_ok=True)
+        try:
+            _tesseract_once(src, base, extensions, config, lang, timeout_s)
+            break
+        except EngineInterruptedError as exc:
+            if attempt == ENGINE_RETRIES:
+                raise
+            log.warning("%s; starting it again (retry %d of %d)", exc, attempt + 1,
+                        ENGINE_RETRIES)
+    out: dict[str, bytes] = {}
+    for ext in extensions:
+        path = Path(f"{base}.{ext}")
+        if path.exists():
+            out[ext] = path.read_bytes()
+    return out
+
+
+def _tesseract_once(src: Path, base: Path, extensions: list[str], config: str,
+                    lang: str | None, timeout_s: float | None) -> None:
     try:
         _tess.run_tesseract(
             str(src), str(base), " ".join(extensions), lang, config=config,
@@ -168,20 +203,26 @@ def _tesseract(src: Path, base: Path, extensions: list[str], config: str, lang: 
         )
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrEngineError("tesseract is not installed") from exc
+    except pytesseract.TesseractError as exc:  # a RuntimeError: before that clause
+        if isinstance(exc.status, int) and exc.status < 0:  # Popen: killed by signal -status
+            detail = f" ({exc.message})" if exc.message else ""
+            raise EngineInterruptedError(
+                f"tesseract was killed by {_signal_name(-exc.status)}{detail}"
+            ) from exc
+        raise OcrEngineError(f"tesseract failed: {exc.message}") from exc
     except RuntimeError as exc:
         if "timeout" in str(exc).lower():
             raise PageTimeoutError(
                 f"tesseract exceeded the page timeout of {timeout_s} s"
             ) from None
         raise OcrEngineError(str(exc)) from exc
-    except pytesseract.TesseractError as exc:
-        raise OcrEngineError(f"tesseract failed: {exc.message}") from exc
-    out: dict[str, bytes] = {}
-    for ext in extensions:
-        path = Path(f"{base}.{ext}")
-        if path.exists():
-            out[ext] = path.read_bytes()
-    return out
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def recognize_files(

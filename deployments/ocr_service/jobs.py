@@ -33,10 +33,11 @@ Life of a job:
    reads use ``FINAL`` on the ``ReplacingMergeTree``, which shows one set.)
 5. Errors: a typed OCR error (:mod:`actors.ocr.errors`: the document's fault, a limit, or
    Tesseract failing) fails the job and the document at once with its message. Any other
-   error (a store unreachable, ...) leaves the task unacked so it is retried after the
-   lease; on the ``ocr_job_max_attempts``-th delivery it fails the job with the error. A
-   task delivered more than ``ocr_job_max_attempts`` times (its workers keep dying on
-   it) fails with a message that says so.
+   error (a store unreachable, Tesseract still killed by a signal after ``recognize``
+   started it again: ``EngineInterruptedError``, ...) leaves the task unacked so it is
+   retried after the lease; on the ``ocr_job_max_attempts``-th delivery it fails the job
+   with the error. A task delivered more than ``ocr_job_max_attempts`` times (its workers
+   keep dying on it) fails with a message that says so.
 
 Upload policy: the ``upload`` blob is kept while the job can still run (queued, running,
 waiting for a redelivery) and deleted as soon as the job ends, succeeded or failed,

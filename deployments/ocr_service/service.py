@@ -39,7 +39,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from actors.ocr.batch import content_hash
-from actors.ocr.errors import InvalidOptionsError, OcrError, OcrInputError
+from actors.ocr.errors import (
+    EngineInterruptedError,
+    InvalidOptionsError,
+    OcrError,
+    OcrInputError,
+)
 from actors.ocr.loading import PageImage
 from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
@@ -386,7 +391,9 @@ class OcrService:
                     # Cancelled by `stop` and failing in its cleanup (a pool that is shut
                     # down, ...): the task is handed back, nothing more is written here.
                     raise asyncio.CancelledError from exc
-                if isinstance(exc, OcrError):
+                # Tesseract killed by a signal (after recognize's own retries) is no
+                # failure of the document: delivered again, like a store unreachable.
+                if isinstance(exc, OcrError) and not isinstance(exc, EngineInterruptedError):
                     if not isinstance(exc, OcrInputError):
                         log.exception("OCR job %s failed", work.job_id)
                     await self._end(work, error=_message(exc))

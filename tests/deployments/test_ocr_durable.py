@@ -10,6 +10,8 @@ embedded SQLite file + in-process bus — each with its own data folder.
   out, with a message that says so; one on a live replica is not, however long it runs.
 - A job whose workers keep dying fails with a reason; the upload blob goes when the job
   ends (kept with ``ocr_keep_uploads``).
+- A job whose Tesseract is killed by a signal on every try is delivered again, not failed
+  with the killed process as the document's error.
 - A page image and PDF made by A are served by B; nothing is on either replica's disk.
 - Bad input on the async path is still a 4xx, and stores and queues nothing.
 """
@@ -29,7 +31,9 @@ from typing import Any
 import pytest
 from PIL import Image
 from pypdf import PdfReader
+from pytesseract import pytesseract as _tess
 
+from actors.ocr.recognize import ENGINE_RETRIES
 from config.settings import Settings
 from deployments.ingress.roles import Role
 from deployments.ocr_service.document import recognise_page
@@ -42,6 +46,7 @@ from tests.conftest import postgres_url, redis_url
 from tests.deployments.analytics_support import wait_for_job
 from tests.deployments.conftest import Api, make_stores
 from tests.deployments.ocr_support import encrypted_pdf, png_page, tiny_tiff, two_page_tiff
+from tests.ocr.helpers import KillingTesseract
 from tests.support import missing
 
 OCR = "/api/v1/ocr"
@@ -287,6 +292,30 @@ def test_job_interrupted_too_often_fails_with_its_reason(
     assert doc["status"] == "failed" and doc["error"] == job["error"]
     assert replicas.blob_names(doc_id) == {}
     assert replicas.api.run(replicas.a.stores.eventbus.pending, OCR_QUEUE) == 0
+
+
+def test_job_whose_tesseract_is_killed_is_delivered_again(
+    replicas: Replicas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killer = KillingTesseract(tmp_path / "killing-tesseract")
+    monkeypatch.setattr(_tess, "tesseract_cmd", killer.command)
+    killer.kill_on(1)  # a synchronous upload: started again within the request
+    response = replicas.upload(png_page(["Killed once"]), "sync.png", strategy="single")
+    assert response.status_code == 200, response.text
+    assert "Killed once" in response.json()["page_results"][0]["text"]
+
+    attempts = 1 + ENGINE_RETRIES
+    killer.kill_on(*range(1, 1 + attempts))  # every try of the first delivery
+    started = replicas.upload(png_page(["Killed every time"]), "one.png",
+                              params={"async": "true"}, strategy="single")
+    assert started.status_code == 202, started.text
+    job_id, doc_id = started.json()["job_id"], started.json()["document_id"]
+    job = wait_for_job(replicas.get, job_id, timeout_s=120)
+    assert job["status"] == "succeeded", job["error"]
+    assert killer.calls > attempts  # the second delivery read it
+    doc = replicas.get(f"{OCR}/documents/{doc_id}").json()
+    assert doc["status"] == "succeeded"
+    assert "Killed every time" in doc["page_results"][0]["text"]
 
 
 def test_page_image_and_pdf_made_by_one_replica_are_served_by_another(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import shutil
+import stat
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -95,3 +97,45 @@ def serialize_pdf(objects: list[bytes]) -> bytes:
 
 def words_of(text: str) -> set[str]:
     return {w.strip(".,;:!?").lower() for w in text.split() if w.strip(".,;:!?")}
+
+
+_KILLING = """#!/bin/sh
+# The real tesseract, except that the recognition calls (not --version, --list-langs)
+# listed in {kills} kill themselves with SIGKILL (a line "all": every call).
+case "$1" in --*) exec "{real}" "$@" ;; esac
+n=$(( $(cat "{count}") + 1 ))
+echo "$n" > "{count}"
+if grep -qx -e "$n" -e all "{kills}"; then kill -9 $$; fi
+exec "{real}" "$@"
+"""
+
+
+class KillingTesseract:
+    """A script that runs the real Tesseract but kills itself (SIGKILL) on chosen calls:
+    what a Tesseract process killed while reading a page (a stopped job, the OOM killer)
+    looks like to pytesseract. Put it in place with :meth:`command`, e.g.
+    ``monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", killer.command)``."""
+
+    def __init__(self, root: Path, tesseract: str = "tesseract") -> None:
+        real = shutil.which(tesseract)
+        assert real is not None, f"{tesseract} is not installed"
+        root.mkdir(parents=True, exist_ok=True)
+        self._count = root / "count"
+        self._kills = root / "kills"
+        self.command = str(root / "tesseract")
+        self.kill_on()
+        script = Path(self.command)
+        script.write_text(_KILLING.format(real=real, count=self._count, kills=self._kills))
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+    def kill_on(self, *calls: int, every: bool = False) -> None:
+        """Kill the recognition calls numbered ``calls`` (1-based, counted from now), or
+        ``every`` one; none when neither is given."""
+        self._count.write_text("0\n")
+        lines = ["all"] if every else [str(n) for n in calls]
+        self._kills.write_text("".join(f"{line}\n" for line in lines))
+
+    @property
+    def calls(self) -> int:
+        """The recognition calls made since the last :meth:`kill_on`."""
+        return int(self._count.read_text())
