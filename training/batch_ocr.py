@@ -48,7 +48,8 @@ from actors.ocr.errors import OcrError
 from actors.ocr.loading import DocType, count_pages, detect_type
 from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
 from actors.ocr.pipeline import reads_file_as_is
-from config.workloads import ACTOR_SLOTS, TASK_SLOTS, batch_options, lower_priority, node_resources
+from config.workloads import ACTOR_SLOTS, TASK_SLOTS, batch_options, lower_priority
+from training.ray_connect import init_address, init_local
 
 # Files per actor call under plain SINGLE (``reads_file_as_is``) when at least
 # GROUP_MIN_IMAGE_SHARE of the files are single-page images: one Tesseract process reads
@@ -57,6 +58,7 @@ from config.workloads import ACTOR_SLOTS, TASK_SLOTS, batch_options, lower_prior
 # images). Multi-page files and PDFs gain nothing and only balance worse in pairs (the 7
 # PDFs of data/ocr: 14.0 s one per call, 20.2 s two per call).
 FILES_PER_CALL = 2
+READ_CONCURRENCY = 2
 GROUP_MIN_IMAGE_SHARE = 0.9
 
 ProgressHook = Callable[[int, int], None]
@@ -86,7 +88,7 @@ class BatchSummary:
     output: str = ""
     errors: list[str] = field(default_factory=list)
     pages_by_node: dict[str, int] = field(default_factory=dict)
-    """Pages OCRed in this run per Ray node id."""
+    """Pages OCRed in this run per Ray node (its IP)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,7 +233,7 @@ class OcrWorker:
         self.store = PartStore(Path(out))
         self.options = OcrOptions.from_dict(options)
         self.display = display
-        self.node = ray.get_runtime_context().get_node_id()
+        self.node = ray.util.get_node_ip_address()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         rows: dict[str, list[Any]] = {
@@ -271,20 +273,15 @@ def _ensure_ray(address: str | None, num_cpus: int | None, verbose: bool = False
     """Ray for this run: the one initialised in this process, else exactly ``address``, else
     the job's cluster (``RAY_ADDRESS``, set for a Ray job's driver), else a new local
     instance with the suite's resource model. Never a cluster found by looking around."""
-    import logging
-
     import ray
 
     if ray.is_initialized():
         return
     target = address or os.environ.get("RAY_ADDRESS") or "local"
-    level = logging.INFO if verbose else logging.WARNING
     if target == "local":
-        cpus = num_cpus or os.cpu_count() or 2
-        ray.init(address="local", num_cpus=cpus, resources=node_resources(cpus),
-                 include_dashboard=False, log_to_driver=verbose, logging_level=level)
+        init_local(num_cpus or os.cpu_count() or 2, verbose=verbose)
     else:
-        ray.init(address=target, log_to_driver=verbose, logging_level=level)
+        init_address(target, verbose=verbose)
 
 
 @dataclass(frozen=True)
@@ -292,7 +289,7 @@ class PageStatus:
     """One finished page, as the pipeline reports it."""
 
     state: str  # done, skipped or error
-    node: str  # Ray node id of the actor that handled it
+    node: str  # IP of the Ray node whose actor handled it
 
 
 def _statuses(
@@ -313,7 +310,7 @@ def _statuses(
     if not verbose:
         import logging
 
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
     cluster = ray.cluster_resources()
     display = {f.path: f.display for f in pending}
     # Longest first (pages, then bytes): the last files handed out are short, so the actors
@@ -321,7 +318,8 @@ def _statuses(
     ordered = sorted(pending, key=lambda f: (-f.pages, -_size(f.path), f.path))
     ds = ray.data.read_binary_files(
         [f.path for f in ordered], include_paths=True, override_num_blocks=len(ordered),
-        ray_remote_args=batch_options(TASK_SLOTS, cluster),
+        # a few reads at a time: each concurrent task is a Python worker process to start
+        concurrency=READ_CONCURRENCY, **batch_options(TASK_SLOTS, cluster),
     ).map_batches(
         OcrWorker,
         fn_constructor_kwargs={"out": str(out), "options": _options_dict(options),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from config.cluster_record import read_record
 from config.settings import Settings
@@ -45,12 +46,18 @@ class Connection:
 
 
 def use_token(token: str | None) -> None:
-    """Authenticate this process's Ray client with ``token`` (Ray reads it from the
-    environment when it connects)."""
-    if token:
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ["RAY_AUTH_TOKEN"] = token
-        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    """Authenticate this process's Ray client with ``token``. Ray reads the mode and the
+    token from the environment into a process-wide cache the first time it looks (as early
+    as ``import ray``), so the cache is refreshed here; call it before ``ray.init``."""
+    if not token:
+        return
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN"] = token
+    os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
 
 
 def find(settings: Settings) -> Connection | None:
@@ -65,6 +72,31 @@ def find(settings: Settings) -> Connection | None:
     return None
 
 
+def init_local(num_cpus: float, *, verbose: bool = False) -> None:
+    """A new private local Ray instance with the suite's resource model."""
+    import ray
+
+    cpus = int(num_cpus)
+    ray.init(address="local", num_cpus=cpus, resources=node_resources(cpus),
+             include_dashboard=False, namespace=NAMESPACE, **_driver_options(verbose))
+
+
+def init_address(address: str, *, verbose: bool = False) -> None:
+    """Join exactly the cluster at ``address`` (its token already in place)."""
+    import ray
+
+    ray.init(address=address, namespace=NAMESPACE, **_driver_options(verbose))
+
+
+def _driver_options(verbose: bool) -> dict[str, Any]:
+    """A quiet driver unless asked: no worker log lines, Ray's loggers at WARNING and its core
+    (C++) logs at FATAL, which are read from the environment when Ray starts."""
+    if not verbose:
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    return {"log_to_driver": verbose,
+            "logging_level": logging.INFO if verbose else logging.WARNING}
+
+
 def connect(settings: Settings, *, allow_local: bool = True, local_cpus: float | None = None,
             verbose: bool = False) -> Connection:
     """Initialise Ray for this driver (see the module docstring); returns what it joined.
@@ -73,17 +105,13 @@ def connect(settings: Settings, *, allow_local: bool = True, local_cpus: float |
 
     if ray.is_initialized():
         return Connection("existing", None)
-    level = logging.INFO if verbose else logging.WARNING
     target = find(settings)
     if target is None:
         if not allow_local:
             raise ClusterNotFoundError(
                 f"no running suite for data_dir {settings.data_dir} (start it with "
                 "`armillary up`) and no ARMILLARY_RAY_ADDRESS set")
-        cpus = local_cpus or settings.ray_num_cpus
-        ray.init(address="local", num_cpus=int(cpus), resources=node_resources(int(cpus)),
-                 include_dashboard=False, namespace=NAMESPACE, log_to_driver=verbose,
-                 logging_level=level)
+        init_local(local_cpus or settings.ray_num_cpus, verbose=verbose)
         return Connection("local", None)
     if target.kind == "external" and settings.ray_auth_token is not None:
         use_token(settings.ray_auth_token.get_secret_value())
@@ -91,6 +119,5 @@ def connect(settings: Settings, *, allow_local: bool = True, local_cpus: float |
         record = read_record(settings.data_dir)
         if record is not None:
             use_token(record.token(settings.data_dir))
-    ray.init(address=target.address, namespace=NAMESPACE, log_to_driver=verbose,
-             logging_level=level)
+    init_address(str(target.address), verbose=verbose)
     return target
