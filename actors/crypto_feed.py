@@ -232,7 +232,10 @@ def feed_actor(config: FeedConfig, *, name: str | None = None, namespace: str | 
     with ``ray.get_actor``."""
     import ray
 
-    options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 16, "max_restarts": 0}
+    from config.workloads import on_head_node
+
+    options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 16, "max_restarts": 0,
+                               **on_head_node()}
     if name:
         options.update(name=name, get_if_exists=True)
     if namespace:

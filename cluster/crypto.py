@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+from config.workloads import ACTOR_SLOTS, TASK_SLOTS, batch_options
 
 SYMBOL = "BTC/USDT"
 SHARED_FILE = ("data", "crypto", "ohlcv", "Binance_BTCUSDT_1h.csv")
@@ -198,11 +199,14 @@ class CryptoBootstrap:
         p, s = self.plan, self.settings
         what = f"{p.path} (real Binance candles)" if not p.synthetic else \
             f"SYNTHETIC candles ({p.path}): ../shared/data/crypto was not found"
-        self._history = ray.remote(num_cpus=0.1)(prepare_history).remote(p)
+        cluster = ray.cluster_resources()  # background work takes the batch pool
+        self._history = ray.remote(prepare_history).options(
+            **batch_options(TASK_SLOTS, cluster)).remote(p)
         due = asyncio.run(_due_models(s, p))
         if due:
             jobs = asyncio.run(_queue_jobs(s, p, due))
-            self._training = ray.remote(num_cpus=0.5)(train_models).remote(p, jobs, self._history)
+            self._training = ray.remote(train_models).options(
+                **batch_options(ACTOR_SLOTS, cluster)).remote(p, jobs, self._history)
             _say(f"no current model for {', '.join(due.values())}: training a small LSTM on "
                  f"{what} in the background (job {', '.join(jobs.values())}); the prediction "
                  "route answers 503 until it is registered (about a minute or two)")

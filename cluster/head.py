@@ -192,20 +192,29 @@ class WorkerNode:
             time.sleep(0.5)
 
     def pids(self) -> set[int]:
-        """This node's processes: those naming its address, and their descendants."""
-        markers = (f"--node-ip-address={self.ip}\x00".encode(),
-                   f"--node_ip_address={self.ip}\x00".encode(),
-                   f"--node-ip-address\x00{self.ip}\x00".encode())
-        return _tree(lambda cmdline: any(m in cmdline for m in markers))
+        return node_pids(self.ip)
 
     def kill(self) -> set[int]:
-        """SIGKILL every process of this node at once; returns the pids killed."""
-        pids = self.pids()
-        _signal(pids, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-            time.sleep(0.1)
-        return pids
+        return kill_node(self.ip)
+
+
+def node_pids(ip: str) -> set[int]:
+    """The processes of the local node at ``ip`` (its raylet, agents, log monitor, and their
+    descendants: workers, Tesseract...)."""
+    markers = (f"--node-ip-address={ip}\x00".encode(), f"--node_ip_address={ip}\x00".encode(),
+               f"--node-ip-address\x00{ip}\x00".encode())
+    return _tree(lambda cmdline: any(m in cmdline for m in markers))
+
+
+def kill_node(ip: str) -> set[int]:
+    """SIGKILL every process of the local node at ``ip`` at once, the way a machine failure
+    ends it; returns the pids killed."""
+    pids = node_pids(ip)
+    _signal(pids, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    return pids
 
 
 def _ray() -> str:

@@ -11,7 +11,9 @@ Every node offers two pools, and every piece of work asks for exactly one of the
   let two batch workloads (say batch OCR and a Tune run) progress side by side on a 2-core
   node instead of one waiting for the other to end.
 
-Logical resources are bookkeeping; the cores themselves are shared by the kernel. Batch
+Actors that hold the embedded stores' state live on the head node (:func:`on_head_node`),
+beside the Serve controller and proxy: a worker node may die without taking the suite's state
+with it. Logical resources are bookkeeping; the cores themselves are shared by the kernel. Batch
 processes lower their priority (:data:`BATCH_NICE`), so a request is served first and batch
 work fills the idle time. Ray job drivers ask for nothing (``entrypoint_num_cpus`` 0).
 
@@ -37,6 +39,15 @@ ACTOR_SLOTS = 1.0
 TASK_SLOTS = 0.1
 """A short helper task: a Ray Data read task, a bootstrap step."""
 FALLBACK_CPU_PER_SLOT = 0.25
+
+HEAD_NODE = "node:__internal_head__"
+"""Ray's built-in resource of the head node."""
+
+
+def on_head_node() -> dict[str, Any]:
+    """Ray options that place an actor on the head node: state that lives in one process
+    (the embedded stores' owners, the market feed) must not die with a worker node."""
+    return {"resources": {HEAD_NODE: 0.001}}
 
 
 def node_resources(num_cpus: float) -> dict[str, float]:

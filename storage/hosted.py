@@ -76,6 +76,8 @@ def hosted(kind: Kind, url: str) -> Any:
     """A proxy to the actor owning the `kind` store at `url` (created if missing)."""
     import ray
 
+    from config.workloads import on_head_node
+
     actor_cls = ray.remote(StoreOwner)
     handle = actor_cls.options(
         name=owner_name(kind, url),
@@ -85,6 +87,7 @@ def hosted(kind: Kind, url: str) -> Any:
         num_cpus=0,
         max_concurrency=256,
         max_restarts=-1,
+        **on_head_node(),
     ).remote(kind, url)
     return HostedEventBus(handle) if kind == "eventbus" else HostedStore(handle)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from config.workloads import batch_options
 from storage.records.models import ModelRegistry
+from training.ray_connect import init_address, init_local
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "marketing"
 Result = tuple[str, str, Any, dict[str, Any]]
@@ -117,9 +120,14 @@ def train_all(data_dir: Path, out: Path, seed: int = 0, quick: bool = False,
     from actors.analytics.persistence import save_model
 
     if not ray.is_initialized():
-        ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+        if os.environ.get("RAY_ADDRESS"):  # a Ray job's driver: exactly the job's cluster
+            init_address(os.environ["RAY_ADDRESS"])
+        else:
+            init_local(os.cpu_count() or 2)
     started = time.perf_counter()
-    refs = [ray.remote(num_cpus=task_cpus)(fn).remote(str(data_dir), seed, quick, *args)
+    # batch work (config.workloads): task_cpus slots of the batch pool each
+    options = batch_options(task_cpus, ray.cluster_resources())
+    refs = [ray.remote(fn).options(**options).remote(str(data_dir), seed, quick, *args)
             for fn, args in jobs()]
     summary: dict[str, Any] = {"seed": seed, "quick": quick, "models": {}}
     for name, kind, model, metrics in ray.get(refs):

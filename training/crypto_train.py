@@ -245,14 +245,13 @@ async def _main_async(args: argparse.Namespace) -> dict[str, Any]:
     )
     sentiment = None
     if args.from_store:
-        import ray
 
         from actors.crypto.stores import CryptoStores
         from storage.stores import open_stores
+        from training.ray_connect import connect
 
-        if not ray.is_initialized():
-            ray.init(address=settings.ray_address or "auto", namespace="armillary",
-                     log_to_driver=False)
+        # the suite's own cluster, where the embedded stores' owners live
+        connect(settings, allow_local=False)
         stores = open_stores(settings, via_ray=True)
         symbol = normalize_symbol(args.symbol or "BTC/USDT", supported=None)
         interval = args.interval or settings.crypto_interval

@@ -40,6 +40,8 @@ from actors.crypto.features import FeatureConfig, future_return
 from actors.crypto.metrics import evaluate_forecast
 from actors.crypto.sequence import SequenceConfig, SequenceForecaster
 from actors.crypto.symbols import normalize_symbol, validate_horizon
+from config.workloads import batch_options, batch_slots, lower_priority
+from training.ray_connect import init_address, init_local
 
 METRIC = "val_mae"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +60,8 @@ class TuneSettings:
     max_epochs: int = 4
     grace_period: int = 1
     cpus_per_trial: float = 1.0
+    """Slots of the batch pool per trial (config.workloads; logical CPUs on a cluster
+    without one)."""
     num_cpus: int = 2  # for a local Ray started here (ignored when joining a cluster)
     storage_path: str = field(default_factory=lambda: str(Path.home() / "armillary-tune"))
     name: str = "crypto_tune"
@@ -138,6 +142,7 @@ def train_trial(config: dict[str, Any]) -> None:
     """Ray Tune function trainable: one epoch per report, the artifact as checkpoint."""
     from ray import tune
 
+    lower_priority()  # a batch process: requests on the same cores come first
     data = config["data"]
     horizon = validate_horizon(data["horizon"])
     candles, cut, symbol, interval = load_split(data)
@@ -163,6 +168,7 @@ def train_trial(config: dict[str, Any]) -> None:
             horizon, model_config, FeatureConfig(), symbol=symbol, interval=interval
         )
         epoch = 0
+    resumed_from = epoch  # > 0: this run of the trial continued from a checkpoint
     while epoch < int(data["max_epochs"]):
         model.fit(train, epochs=1)
         epoch += 1
@@ -178,6 +184,7 @@ def train_trial(config: dict[str, Any]) -> None:
             "val_hit_rate": scored.hit_rate,
             "val_dm_p_value": scored.dm_p_value,
             "val_n": scored.n,
+            "resumed_from_epoch": resumed_from,
         }
         with tempfile.TemporaryDirectory() as tmp:
             model.save(
@@ -202,13 +209,19 @@ def run_tune(settings: TuneSettings) -> TuneOutcome:
     validate_horizon(settings.horizon)
     load_split(_data_settings(settings, "check"))  # typed errors before Ray starts
     if not ray.is_initialized():
-        if os.environ.get("RAY_ADDRESS"):
-            ray.init()
+        if os.environ.get("RAY_ADDRESS"):  # a Ray job's driver: exactly the job's cluster
+            init_address(os.environ["RAY_ADDRESS"], verbose=True)
         else:
-            ray.init(num_cpus=settings.num_cpus, include_dashboard=False)
+            init_local(settings.num_cpus, verbose=True)
     storage = Path(settings.storage_path).expanduser().resolve()
     experiment = storage / settings.name
-    trainable = tune.with_resources(train_trial, {"cpu": settings.cpus_per_trial})
+    cluster = ray.cluster_resources()
+    # a trial is batch work (config.workloads): slots of the batch pool, no serving CPU
+    slots = batch_options(settings.cpus_per_trial, cluster)
+    bundle = {k: v for k, v in {"CPU": slots["num_cpus"], **slots.get("resources", {})}.items()
+              if v > 0}
+    trainable = tune.with_resources(train_trial, tune.PlacementGroupFactory([bundle]))
+    concurrent = max(1, int(batch_slots(cluster) // settings.cpus_per_trial))
     restored = tune.Tuner.can_restore(str(experiment))
     if restored:
         tuner = tune.Tuner.restore(
@@ -228,7 +241,7 @@ def run_tune(settings: TuneSettings) -> TuneOutcome:
                     reduction_factor=2,
                 ),
                 num_samples=settings.num_samples,
-                max_concurrent_trials=max(1, int(settings.num_cpus // settings.cpus_per_trial)),
+                max_concurrent_trials=concurrent,
             ),
             run_config=tune.RunConfig(
                 name=settings.name,
@@ -236,7 +249,8 @@ def run_tune(settings: TuneSettings) -> TuneOutcome:
                 checkpoint_config=tune.CheckpointConfig(
                     num_to_keep=2, checkpoint_score_attribute=METRIC, checkpoint_score_order="min"
                 ),
-                failure_config=tune.FailureConfig(max_failures=1),
+                # a trial whose node died starts again from its last checkpoint
+                failure_config=tune.FailureConfig(max_failures=3),
                 verbose=0,
             ),
         )
