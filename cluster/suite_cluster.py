@@ -84,7 +84,8 @@ def start_cluster(settings: Settings, env: dict[str, str] | None = None) -> Loca
     temp_dir = settings.ray_temp_dir or Path(tempfile.mkdtemp(prefix="/tmp/arm-"))
     head = LocalHead(
         temp_dir=temp_dir, port=ports["gcs"], dashboard_port=ports["dashboard"],
-        num_cpus=settings.ray_num_cpus, resources=node_resources(settings.ray_num_cpus),
+        num_cpus=settings.ray_num_cpus,
+        resources=node_resources(settings.ray_num_cpus if settings.ray_head_batch else 0),
         env={**(env or {}), **serve_environment(ports)},
     )
     head.start()

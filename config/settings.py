@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     ray_worker_nodes: int = Field(0, ge=0, le=8)
     """Worker nodes `armillary up` adds on this machine (raylets on 127.0.0.2, .3, ...)."""
     ray_worker_node_cpus: float = Field(1.0, gt=0)
+    ray_head_batch: bool = True
+    """The head node offers a batch pool too; false keeps batch work (OCR actors, Tune trials)
+    on the worker nodes, away from the Serve controller, the proxy and the store owners."""
     serve_fallback_http_port: int = Field(0, ge=0, lt=65_536)
     """Serve's fallback proxy (HAProxy sends requests there while no ingress replica is
     up) and its gRPC twin; HAProxy's stats page and metrics port. 0: a free port at start,

@@ -53,7 +53,8 @@ def on_head_node() -> dict[str, Any]:
 def node_resources(num_cpus: float) -> dict[str, float]:
     """The custom resources a node with ``num_cpus`` logical CPUs declares (``ray start
     --resources``, ``ray.init(resources=...)``, KubeRay's ``rayStartParams``)."""
-    return {BATCH: round(num_cpus * BATCH_SLOTS_PER_CPU, 3)}
+    slots = round(num_cpus * BATCH_SLOTS_PER_CPU, 3)
+    return {BATCH: slots} if slots > 0 else {}
 
 
 def batch_options(slots: float, cluster: Mapping[str, float]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from config.settings import Settings
 from config.workloads import node_resources
 
 NAMESPACE = "armillary"
+log = logging.getLogger("armillary.ray")
 
 
 class ClusterNotFoundError(RuntimeError):
@@ -93,8 +94,31 @@ def _driver_options(verbose: bool) -> dict[str, Any]:
     (C++) logs at FATAL, which are read from the environment when Ray starts."""
     if not verbose:
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+        _quiet_node_messages()
+        # "token authentication is enabled" on every start of a private local instance
+        logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
     return {"log_to_driver": verbose,
             "logging_level": logging.INFO if verbose else logging.WARNING}
+
+
+def _quiet_node_messages() -> None:
+    """Keep the messages Ray broadcasts to every driver of the cluster (``(raylet)`` lines such
+    as "N PYTHON worker processes have been started") out of a quiet driver's terminal: they
+    go to this module's logger at DEBUG instead."""
+    import ray._private.worker as ray_worker
+
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "quiet", False):
+        return
+
+    def filtered(data: dict[str, Any], ignore_prefix: bool) -> None:
+        if data.get("pid") == "raylet":
+            log.debug("ray: %s", " ".join(map(str, data.get("lines", []))))
+            return
+        original(data, ignore_prefix)
+
+    filtered.quiet = True  # type: ignore[attr-defined]
+    ray_worker.print_to_stdstream = filtered
 
 
 def connect(settings: Settings, *, allow_local: bool = True, local_cpus: float | None = None,

@@ -1,0 +1,173 @@
+"""The suite on a multi-node Ray cluster on this machine (`armillary up` with a head and two
+worker nodes, raylets of their own on 127.0.0.2 and 127.0.0.3; the head keeps no batch work),
+and worker nodes killed (SIGKILL of the node's raylet, agents and workers, by pid) in three
+situations: under HTTP load, during a batch OCR run, during a Tune run. Each node killed is
+started again before the next test."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+
+from tests.cluster.suite_process import ARMILLARY, SuiteProcess
+from tests.cluster.test_suite_workloads import make_pages, tune_csv
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+HEAD = "127.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteProcess]:
+    process = SuiteProcess(tmp_path_factory.mktemp("multinode"), worker_nodes=2,
+                           ray_head_batch="false", ingress_min_replicas=2)
+    try:
+        process.start(timeout_s=400)
+        yield process
+    finally:
+        process.stop()
+
+
+def wait_for(check: Any, timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def restart(suite: SuiteProcess, ip: str) -> None:
+    wait_for(lambda: ip not in suite.node_ips().values(), 60, f"{ip} counted dead")
+    suite.add_node(ip)
+
+
+def test_three_nodes_and_replicas_spread(suite: SuiteProcess) -> None:
+    assert set(suite.node_ips().values()) == {HEAD, "127.0.0.2", "127.0.0.3"}
+    replicas = suite.actors_by_node("ServeReplica")
+    assert len(replicas) >= 2, replicas
+    # the state that lives in one process stays on the head
+    owners = suite.actors_by_node("StoreOwner")
+    assert set(owners) == {HEAD}, owners
+
+
+def test_http_load_through_a_worker_node_kill(suite: SuiteProcess) -> None:
+    replicas = {ip: n for ip, n in suite.actors_by_node("ServeReplica").items() if ip != HEAD}
+    victim = max(replicas, key=lambda ip: replicas[ip])
+    outcomes: list[tuple[float, bool, bool]] = []  # (time, first try ok, ok after one retry)
+    kill_at: list[float] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=suite.url, headers=suite.headers(), timeout=10) as http:
+            for _ in range(2000):  # bounded; the test stops it after ~25 s
+                if stop.is_set():
+                    return
+                ok = []
+                for _attempt in range(2):
+                    try:
+                        ok.append(http.get("/api/v1/echo", params={"message": "hi"})
+                                  .status_code == 200)
+                    except httpx.TransportError:
+                        ok.append(False)
+                    if ok[-1]:
+                        break
+                outcomes.append((time.monotonic(), ok[0], ok[-1]))
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(5)
+    kill_at.append(time.monotonic())
+    assert suite.kill_node(victim)
+    time.sleep(20)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    after = [o for o in outcomes if o[0] >= kill_at[0]]
+    first_failures = [o for o in after if not o[1]]
+    failed = [o for o in after if not o[2]]
+    recovery = (max(o[0] for o in first_failures) - kill_at[0]) if first_failures else 0.0
+    print(f"\nHTTP through a node kill ({victim}, {replicas[victim]} replica(s)): "
+          f"{len(outcomes)} requests, {len(after)} after the kill; failed at first try "
+          f"{len(first_failures)}, after one retry {len(failed)}; last failure "
+          f"{recovery:.1f} s after the kill")
+    assert len(after) > 50
+    assert not failed, f"{len(failed)} requests failed after one retry"
+    restart(suite, victim)
+
+
+def test_batch_ocr_finishes_with_every_page_once_through_a_node_kill(
+        suite: SuiteProcess, tmp_path: Path) -> None:
+    src, out = make_pages(tmp_path, 16), tmp_path / "out"
+    run = subprocess.Popen(
+        [ARMILLARY, "ocr", "batch", str(src), str(out), "--strategy", "single",
+         "--no-preprocess", "--no-progress"], env=suite.env, cwd=suite.root,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(list((out / "parts").glob("*/*.parquet"))) >= 3, 300,
+                 "three pages done")
+        workers = suite.actors_by_node("MapWorker")
+        victims = [ip for ip in workers if ip != HEAD]
+        assert victims, workers
+        assert suite.kill_node(victims[0])
+        stdout, stderr = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, stderr[-3000:]
+    result = json.loads(stdout)
+    rows = pq.read_table(out / "pages.parquet").to_pylist()
+    keys = [(r["content_hash"], r["page"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 16, result
+    assert not [r for r in rows if r["error"]], [r["error"] for r in rows if r["error"]]
+    assert result["pages_total"] == 16 and result["error_count"] == 0
+    print(f"\nbatch OCR through a kill of {victims[0]}: pages per node "
+          f"{result['pages_by_node']}, {result['pages_per_s']} pages/s")
+    restart(suite, victims[0])
+
+
+def test_tune_resumes_from_its_checkpoints_after_its_node_dies(
+        suite: SuiteProcess, tmp_path: Path) -> None:
+    storage = tmp_path / "tune"
+    submitted = suite.cli("job", "submit", "--preset", "crypto-tune", "--",
+                          "--data", str(tune_csv(tmp_path)), "--last-rows", "600",
+                          "--num-samples", "2", "--max-epochs", "6",
+                          "--storage-path", str(storage), timeout_s=120)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip().splitlines()[-1]
+    wait_for(lambda: list(storage.glob("crypto_tune/*/checkpoint_*")), 600,
+             "a first trial checkpoint")
+    trials = {ip: n for ip, n in suite.actors_by_node("ImplicitFunc").items() if ip != HEAD}
+    assert trials, suite.actors_by_node("ImplicitFunc")
+    victim = max(trials, key=lambda ip: trials[ip])
+    assert suite.kill_node(victim)
+
+    def finished() -> str:
+        status = suite.cli("job", "status", job_id, timeout_s=60)
+        state = json.loads(status.stdout)["status"] if status.returncode == 0 else ""
+        return state if state in ("SUCCEEDED", "FAILED", "STOPPED") else ""
+
+    state = wait_for(finished, 900, "the Tune job to end")
+    logs = suite.cli("job", "logs", job_id, timeout_s=60).stdout
+    assert state == "SUCCEEDED", logs[-3000:]
+    reports = [json.loads(line) for path in storage.glob("crypto_tune/*/result.json")
+               for line in path.read_text().splitlines() if line.strip()]
+    resumed = [r for r in reports if r.get("resumed_from_epoch", 0) > 0]
+    assert resumed, "no trial continued from a checkpoint"
+    epochs = statistics.mean(r["epoch"] for r in resumed)
+    print(f"\nTune through a kill of {victim}: {len(resumed)} report(s) after a resume "
+          f"(from epoch {min(r['resumed_from_epoch'] for r in resumed)}, mean epoch "
+          f"{epochs:.1f})")
+    restart(suite, victim)
