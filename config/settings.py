@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     """Ray job server (dashboard) of an external cluster (``ray_address``); `armillary up`
     serves its own on this URL's port, and commands find it in the cluster file."""
     kube_namespace: str = "armillary"
+    kube_gcs_redis: str | None = "armillary-redis:6379"
+    """Redis (host:port) the RayService's head keeps its GCS state in (KubeRay's GCS fault
+    tolerance; password: RAY_REDIS_PASSWORD in the settings Secret); None: no GCS FT."""
     image: str = Field("armillary:0.1.0", min_length=1)
     """The suite's container image (cluster/image/Dockerfile): what `make image` tags, what
     config/compose.yaml runs (``${ARMILLARY_IMAGE:-...}``) and the KubeRay pods' image."""

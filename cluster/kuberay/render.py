@@ -12,6 +12,7 @@ Secrets never appear here: pods read ``ARMILLARY_*`` from the Secret ``armillary
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import yaml
 from cluster.jobs import PRESETS
 from cluster.kuberay.schema import validate, validate_serve_config
 from config.settings import Settings
+from config.workloads import node_resources
 
 RAY_VERSION = "2.60.0"
 SERVE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "serve.yaml"
@@ -105,11 +107,32 @@ def _pod(container: dict[str, Any]) -> dict[str, Any]:
     }}
 
 
+def _batch_pool(group: Group) -> str:
+    """The worker group's batch pool (config.workloads) as KubeRay wants ``resources``: a
+    JSON object inside a quoted string."""
+    return json.dumps(json.dumps(node_resources(float(group.cpu))))
+
+
 def cluster_spec(settings: Settings, workers: Group, head_cpu: str = "2",
                  head_memory: str = "4Gi", serve: bool = False) -> dict[str, Any]:
     head_ports = [("gcs", 6379), ("dashboard", 8265), ("client", 10001), ("metrics", 8080)]
     if serve:
         head_ports.append(("serve", 8000))
+    spec = _cluster_spec(settings, workers, head_cpu, head_memory, head_ports)
+    if serve and settings.kube_gcs_redis:
+        # GCS fault tolerance: the head's state lives in Redis, so a restarted head pod
+        # takes the cluster back while the workers (and their Serve replicas) keep serving
+        spec["gcsFaultToleranceOptions"] = {
+            "redisAddress": settings.kube_gcs_redis,
+            "redisPassword": {"valueFrom": {"secretKeyRef": {
+                "name": SETTINGS_SECRET, "key": "RAY_REDIS_PASSWORD", "optional": True}}},
+            "externalStorageNamespace": f"{settings.kube_namespace}-armillary",
+        }
+    return spec
+
+
+def _cluster_spec(settings: Settings, workers: Group, head_cpu: str, head_memory: str,
+                  head_ports: list[tuple[str, int]]) -> dict[str, Any]:
     return {
         "rayVersion": RAY_VERSION,
         "enableInTreeAutoscaling": True,
@@ -127,7 +150,7 @@ def cluster_spec(settings: Settings, workers: Group, head_cpu: str = "2",
             "replicas": workers.min_replicas,
             "minReplicas": workers.min_replicas,
             "maxReplicas": workers.max_replicas,
-            "rayStartParams": {"metrics-export-port": "8080"},
+            "rayStartParams": {"metrics-export-port": "8080", "resources": _batch_pool(workers)},
             "template": _pod(_container(settings, "ray-worker", workers.cpu, workers.memory,
                                         [("metrics", 8080)])),
         }],

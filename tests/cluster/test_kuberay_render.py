@@ -129,3 +129,21 @@ def test_cli_render_writes_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[st
     bad.write_text("apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: x}\nspec: {}\n")
     assert main(["kube", "apply", str(bad), "--host", "http://127.0.0.1:9"]) == 1
     assert "headGroupSpec" in capsys.readouterr().err
+
+
+def test_workers_offer_the_batch_pool_and_the_head_keeps_its_state_in_redis(
+        manifests: dict[str, dict[str, Any]]) -> None:
+    import json
+
+    from config.workloads import BATCH
+
+    service = manifests["rayservice.yaml"]["spec"]["rayClusterConfig"]
+    worker = service["workerGroupSpecs"][0]
+    pool = json.loads(json.loads(worker["rayStartParams"]["resources"]))
+    assert pool == {BATCH: 2 * float(worker["template"]["spec"]["containers"][0]["resources"]
+                                     ["requests"]["cpu"])}
+    ft = service["gcsFaultToleranceOptions"]
+    assert ft["redisAddress"] == load_settings().kube_gcs_redis
+    assert ft["redisPassword"]["valueFrom"]["secretKeyRef"]["name"] == render.SETTINGS_SECRET
+    # research and job clusters are short-lived: no GCS fault tolerance there
+    assert "gcsFaultToleranceOptions" not in manifests["raycluster-research.yaml"]["spec"]
