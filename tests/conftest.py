@@ -37,10 +37,13 @@ def ray_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ["ARMILLARY_ENVIRONMENT"] = "test"
     os.environ["ARMILLARY_DATA_DIR"] = str(tmp_path_factory.mktemp("armillary-data"))
     if not ray.is_initialized():
-        # Logical CPUs are bookkeeping: 4 leaves room for Ray Data / Tune tests next to
-        # the session's Serve app (~1 CPU of fractional replicas) on a 2-core machine.
-        ray.init(num_cpus=4, include_dashboard=False, namespace="armillary-tests",
-                 log_to_driver=False)
+        # Logical CPUs are bookkeeping: 4 leaves room for the Serve tests' extra apps next
+        # to the session's Serve app; batch work takes the suite's batch pool
+        # (config.workloads) of a 2-core node, as under `armillary up`.
+        from config.workloads import node_resources
+
+        ray.init(num_cpus=4, resources=node_resources(2), include_dashboard=False,
+                 namespace="armillary-tests", log_to_driver=False)
     yield ray
     ray.shutdown()
 

@@ -344,10 +344,12 @@ def _statuses(
 
 def progress(total: int, initial: int, disable: bool | None) -> tqdm:
     """The terminal progress bar: pages done/total, pages/s and the time left."""
-    # a terminal that reports no width (a bare pty) gets 100 columns, not an empty bar
-    width = shutil.get_terminal_size((100, 24)).columns or 100
+    # a terminal that reports no size (a bare pty: 0 x 0) gets 100 x 24; tqdm would draw
+    # nothing at all there
+    size = shutil.get_terminal_size((100, 24))
     return tqdm(total=total, initial=initial, unit="page", desc="OCR", file=sys.stderr,
-                disable=disable, ncols=width, smoothing=0.1, mininterval=0.5,
+                disable=disable, ncols=size.columns or 100, nrows=size.lines or 24,
+                smoothing=0.1, mininterval=0.5,
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} pages "
                            "[{elapsed}<{remaining}, {rate_fmt}]")
 
