@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cluster.head import LocalHead, free_port
+from cluster.head import LocalHead, free_port, reserve_port
 from config.cluster_record import ClusterRecord, remove_record, write_record
 from config.settings import Settings
 from config.workloads import node_resources
@@ -42,6 +42,8 @@ def instance_ports(settings: Settings) -> dict[str, int]:
         "haproxy_metrics": ("haproxy_metrics_port", settings.haproxy_metrics_port),
     }
     ports: dict[str, int] = {}
+    for _setting, port in wanted.values():
+        reserve_port(port)
     for name, (setting, port) in wanted.items():
         if port == 0:
             port = free_port()

@@ -125,7 +125,7 @@ def test_batch_ocr_and_tune_progress_while_the_suite_serves(
     assert re.search(r"OCR: 100%[^\r\n]*12/12 pages \[[^]]*(page/s|s/page)\]", screen), \
         screen[-3000:]
     assert "(raylet)" not in screen and "INFO" not in screen, screen[-3000:]
-    result = json.loads(screen[screen.index("{"):].replace("\r", ""))
+    result, _ = json.JSONDecoder().raw_decode(screen[screen.index("{"):].replace("\r", ""))
     assert result["pages_done"] == 12 and result["error_count"] == 0
     table = pq.read_table(out / "pages.parquet").to_pylist()
     assert len({(r["content_hash"], r["page"]) for r in table}) == len(table) == 12
