@@ -22,7 +22,7 @@ import pytest
 from tests.cluster.suite_process import ARMILLARY, SuiteProcess
 from tests.cluster.test_suite_workloads import make_pages, tune_csv
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.multinode]
 HEAD = "127.0.0.1"
 
 
