@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from config.cluster_record import read_record
+from config.cluster_record import read_record, token_path
 from config.settings import Settings
 from config.workloads import node_resources
 
@@ -139,9 +139,7 @@ def connect(settings: Settings, *, allow_local: bool = True, local_cpus: float |
         return Connection("local", None)
     if target.kind == "external" and settings.ray_auth_token is not None:
         use_token(settings.ray_auth_token.get_secret_value())
-    elif target.kind == "suite":
-        record = read_record(settings.data_dir)
-        if record is not None:
-            use_token(record.token(settings.data_dir))
+    elif target.kind == "suite":  # find() read the record: its token lies beside it
+        use_token(token_path(settings.data_dir).read_text().strip())
     init_address(str(target.address), verbose=verbose)
     return target
