@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     ingress_min_replicas: int = Field(1, ge=1)
     ingress_max_replicas: int = Field(2, ge=1)
     ingress_max_ongoing_requests: int = Field(64, ge=1)
+    ingress_upscale_delay_s: float = Field(30.0, ge=0, le=3600)
+    """How long the Ingress's load must stay above its target before Serve adds a replica."""
+    ingress_downscale_delay_s: float = Field(600.0, ge=0, le=86_400)
+    """How long its load must stay below target before Serve removes one (Serve's default)."""
     fast_proxy: bool = True
     """Use Serve's HAProxy ingress mode (RAY_SERVE_ENABLE_HA_PROXY); set before Ray starts."""
 

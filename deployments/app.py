@@ -45,6 +45,8 @@ def build_app(args: AppArgs) -> Application:
             "min_replicas": min_replicas,
             "max_replicas": max_replicas,
             "target_ongoing_requests": max(1, settings.ingress_max_ongoing_requests // 2),
+            "upscale_delay_s": settings.ingress_upscale_delay_s,
+            "downscale_delay_s": settings.ingress_downscale_delay_s,
         },
         # In HAProxy mode idle keep-alive connections hold a stopping replica for the
         # whole graceful period; requests here are short, so 5 s is plenty.

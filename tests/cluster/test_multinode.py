@@ -47,6 +47,18 @@ def wait_for(check: Any, timeout_s: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+def checkpointed_trial_node(storage: Path, head: str) -> str:
+    """The worker node of a Tune trial that has a checkpoint and has not finished (from its
+    result.json, whose rows name the node), or ""."""
+    for results in storage.glob("crypto_tune/*/result.json"):
+        rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+        last = rows[-1] if rows else {}
+        if last.get("checkpoint_dir_name") and not last.get("done") \
+                and last.get("node_ip") not in (None, head):
+            return str(last["node_ip"])
+    return ""
+
+
 def restart(suite: SuiteProcess, ip: str) -> None:
     wait_for(lambda: ip not in suite.node_ips().values(), 60, f"{ip} counted dead")
     suite.add_node(ip)
@@ -152,16 +164,14 @@ def test_tune_resumes_from_its_checkpoints_after_its_node_dies(
     storage = tmp_path / "tune"
     submitted = suite.cli("job", "submit", "--preset", "crypto-tune", "--",
                           "--data", str(tune_csv(tmp_path)), "--last-rows", "600",
-                          "--num-samples", "2", "--max-epochs", "6",
+                          "--num-samples", "2", "--max-epochs", "12",
                           "--storage-path", str(storage), timeout_s=120)
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip().splitlines()[-1]
-    wait_for(lambda: list(storage.glob("crypto_tune/*/checkpoint_*")), 600,
-             "a first trial checkpoint")
     head = suite.head_ip()
-    trials = {ip: n for ip, n in suite.actors_by_node("ImplicitFunc").items() if ip != head}
-    assert trials, suite.actors_by_node("ImplicitFunc")
-    victim = max(trials, key=lambda ip: trials[ip])
+    # a trial still running on a worker node, with a checkpoint to resume from
+    victim = wait_for(lambda: checkpointed_trial_node(storage, head), 600,
+                      "a running trial with a checkpoint on a worker node")
     assert suite.kill_node(victim)
 
     def finished() -> str:
