@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field
 from ray.serve import Application
 
 from config.settings import load_settings
-from deployments.analytics import AnalyticsDeployment
-from deployments.crypto import CryptoDeployment, user_config
-from deployments.echo import EchoDeployment
+from deployments.analytics.deployment import AnalyticsDeployment
+from deployments.crypto.config import user_config
+from deployments.crypto.deployment import CryptoDeployment
+from deployments.echo.deployment import EchoDeployment
 from deployments.ingress.deployment import IngressDeployment
-from deployments.ocr import OcrDeployment
+from deployments.ocr.deployment import OcrDeployment
 
 
 class AppArgs(BaseModel):
@@ -30,7 +31,7 @@ class AppArgs(BaseModel):
     ingress_num_cpus: float | None = Field(None, gt=0)
     crypto_config: dict[str, Any] = Field(default_factory=dict)
     """Overrides of the Crypto deployment's user_config (``deployments.crypto.
-    ServingConfig``: pins, batching, refresh_s, max_model_age_s, ...). Changing only these
+    config.ServingConfig``: pins, batching, refresh_s, max_model_age_s, ...). Changing only these
     reconfigures the running replica instead of restarting it."""
 
 

@@ -24,7 +24,7 @@ from deployments.ingress.routes import (
     system,
     users,
 )
-from deployments.ingress.services import ServiceClient
+from deployments.ingress.services import Transport
 from deployments.ingress.web import web_app
 from storage.stores import Stores
 
@@ -32,13 +32,15 @@ from storage.stores import Stores
 def create_api(
     settings: Settings,
     stores: Stores,
-    services: Mapping[str, ServiceClient],
+    services: Mapping[str, Transport],
     *,
     behind_serve: bool = False,
     web_dist: Path | None = None,
 ) -> FastAPI:
-    """The ingress app. Stores are connected (and the schema migrated) on start-up and
-    closed on shutdown through the ASGI lifespan."""
+    """The ingress app. ``services``: how to reach each service, by name (Serve handles in
+    `HandleTransport`, objects in this process in `LocalTransport`). Stores are connected
+    (and the schema migrated) on start-up and closed on shutdown through the ASGI
+    lifespan."""
     ctx = IngressContext(settings, stores, services)
 
     @asynccontextmanager

@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from deployments.echo import Echo
+from deployments.echo.service import Echo
 from deployments.ingress.api import create_api
 from deployments.ingress.roles import Role
-from deployments.ingress.services import LocalClient
+from deployments.ingress.services import LocalTransport
 from storage.registry import open_backend
 from storage.stores import Stores
 
@@ -98,11 +98,11 @@ def open_api(
     **overrides: Any,
 ) -> Api:
     """The app on embedded stores in `data_dir`, started (lifespan run); `services`
-    adds in-process service objects (wrapped in `LocalClient`) next to the echo service.
+    adds in-process service objects (wrapped in `LocalTransport`) next to the echo service.
     Close it with `api.client.__exit__(None, None, None)`."""
     settings = Settings(environment="test", data_dir=data_dir, **overrides)
-    clients = {"echo": LocalClient(Echo())}
-    clients.update({name: LocalClient(obj) for name, obj in (services or {}).items()})
+    clients = {"echo": LocalTransport(Echo())}
+    clients.update({name: LocalTransport(obj) for name, obj in (services or {}).items()})
     app = create_api(settings, stores or make_stores(data_dir, warehouse), clients)
     client = TestClient(app, raise_server_exceptions=False)
     client.__enter__()

@@ -36,9 +36,10 @@ from pytesseract import pytesseract as _tess
 from actors.ocr.recognize import ENGINE_RETRIES
 from config.settings import Settings
 from deployments.ingress.roles import Role
-from deployments.ocr_service.document import recognise_page
-from deployments.ocr_service.jobs import OCR_QUEUE
-from deployments.ocr_service.service import REPLICA_STOPPED, OcrService, UnknownDocumentError
+from deployments.ocr.document import recognise_page
+from deployments.ocr.errors import UnknownDocumentError
+from deployments.ocr.jobs import OCR_QUEUE, REPLICA_STOPPED
+from deployments.ocr.service import OcrService
 from storage.errors import StoreUnavailableError
 from storage.registry import open_backend
 from storage.stores import Stores
@@ -392,7 +393,7 @@ def test_live_worker_keeps_its_job_past_the_lease(
     async def spy(task: Any, work: Any) -> None:
         taken_by_b.append(task)
 
-    monkeypatch.setattr(b, "_job", spy)
+    monkeypatch.setattr(b.worker, "_job", spy)
     started = replicas.upload(png_page(["Long running"]), "one.png", params={"async": "true"},
                               strategy="single")
     assert started.status_code == 202, started.text
@@ -422,7 +423,7 @@ def test_worker_that_lost_its_lease_stops(
     assert started.status_code == 202, started.text
     job_id, doc_id = started.json()["job_id"], started.json()["document_id"]
     replicas.wait(lambda: replicas.job(job_id)["status"] == "running")
-    replicas.wait(lambda: not replicas.a._active, timeout_s=10)  # A gave the job up
+    replicas.wait(lambda: not replicas.a.worker.active, timeout_s=10)  # A gave the job up
     assert replicas.job(job_id)["status"] == "running"
     assert replicas.api.run(bus.pending, OCR_QUEUE) == 1  # not acked
     replicas.api.run(replicas.a.stop)  # (A would stall on the redelivery too)

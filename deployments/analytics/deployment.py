@@ -16,7 +16,7 @@ from ray import serve
 from ray.serve import Deployment
 
 from config.settings import load_settings
-from deployments.analytics_service.service import AnalyticsService
+from deployments.analytics.service import AnalyticsService
 from storage.stores import open_stores
 
 

@@ -1,16 +1,12 @@
-"""A trivial deployment: returns what it is given. The ingress routes ``/api/v1/echo``
-to it; it is the target of the ingress latency benchmark."""
+"""The echo service as a Serve deployment. The ingress routes ``/api/v1/echo`` to it; it is
+the target of the ingress latency benchmark."""
 
 from __future__ import annotations
 
 from ray import serve
 from ray.serve import Deployment
 
-
-class Echo:
-    def echo(self, message: str) -> str:
-        return message
-
+from deployments.echo.service import Echo
 
 EchoDeployment: Deployment = serve.deployment(
     name="Echo", ray_actor_options={"num_cpus": 0.1},

@@ -6,9 +6,9 @@ Tesseract with ``OMP_THREAD_LIMIT=1``), so the replica's event loop stays respon
 Large documents are jobs on the EventBus queue: every replica runs the worker loop
 (started here, restarted by Serve's periodic `check_health`), so a job queued by one
 replica, handed back by a replica that shuts down, or left by one that died, is run by
-another (:mod:`deployments.ocr_service.jobs`). Page images and PDFs live in the shared Database,
+another (:mod:`deployments.ocr.jobs`). Page images and PDFs live in the shared Database,
 so any replica serves them. Serve scales the replicas on ongoing requests plus queued
-and running jobs (:mod:`deployments.ocr_service.scaling`); a replica that shuts down
+and running jobs (:mod:`deployments.ocr.scaling`); a replica that shuts down
 hands its jobs back at once. The replica itself reserves a quarter CPU for its
 bookkeeping; nothing is built at import time.
 """
@@ -21,8 +21,8 @@ from ray import serve
 from ray.serve import Deployment
 
 from config.settings import load_settings
-from deployments.ocr_service.scaling import ocr_autoscaling_policy
-from deployments.ocr_service.service import OcrService
+from deployments.ocr.scaling import ocr_autoscaling_policy
+from deployments.ocr.service import OcrService
 from storage.stores import open_stores
 
 
