@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from config.settings import Settings
 from deployments.analytics.client import AnalyticsClient
@@ -23,6 +23,16 @@ from storage.stores import Stores
 C = TypeVar("C", bound=ServiceClient)
 
 
+class _Service(Generic[C]):
+    """``ctx.<name>``: the typed client of a service (`IngressContext.client`)."""
+
+    def __init__(self, kind: type[C]) -> None:
+        self.kind = kind
+
+    def __get__(self, ctx: IngressContext, owner: type | None = None) -> C:
+        return ctx.client(self.kind)
+
+
 @dataclass
 class IngressContext:
     settings: Settings
@@ -37,23 +47,12 @@ class IngressContext:
         self.jobs = Jobs(self.stores.database)
         self._clients: dict[str, ServiceClient] = {}
 
-    @property
-    def echo(self) -> EchoClient:
-        return self._client(EchoClient)
+    echo = _Service(EchoClient)
+    analytics = _Service(AnalyticsClient)
+    crypto = _Service(CryptoClient)
+    ocr = _Service(OcrClient)
 
-    @property
-    def analytics(self) -> AnalyticsClient:
-        return self._client(AnalyticsClient)
-
-    @property
-    def crypto(self) -> CryptoClient:
-        return self._client(CryptoClient)
-
-    @property
-    def ocr(self) -> OcrClient:
-        return self._client(OcrClient)
-
-    def _client(self, kind: type[C]) -> C:
+    def client(self, kind: type[C]) -> C:
         """The client of service ``kind.name``; 503 when that service is not deployed."""
         client = self._clients.get(kind.name)
         if not isinstance(client, kind):
