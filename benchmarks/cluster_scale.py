@@ -32,17 +32,18 @@ def one(nodes: int, files: list[str]) -> dict[str, object]:
     from actors.ocr import OcrOptions, PreprocessOptions, Strategy
     from cluster.head import LocalHead
     from cluster.ports import free_port
+    from config.workloads import node_resources
     from training.batch_ocr import run_batch
     from training.ray_connect import init_address, use_token
 
     options = OcrOptions(strategy=Strategy.SINGLE, preprocess=PreprocessOptions.none())
     head = LocalHead(temp_dir=Path(tempfile.mkdtemp(prefix="/tmp/arm-bench-")),
                      port=free_port(), dashboard_port=free_port(), num_cpus=2,
-                     resources={"batch": 2.0 if nodes == 1 else 1.0})
+                     resources={**node_resources(1), "batch": 2.0 if nodes == 1 else 1.0})
     head.start()
     try:
         for _ in range(nodes - 1):
-            head.add_worker(1, {"batch": 1.0})
+            head.add_worker(1, {**node_resources(1), "batch": 1.0})
         use_token(head.token)
         init_address(head.address)
         concurrency = 2 if nodes == 1 else nodes

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from config.workloads import ACTOR_SLOTS, TASK_SLOTS, batch_options
+from config.workloads import ACTOR_SLOTS, batch_options, batch_task_options
 
 SYMBOL = "BTC/USDT"
 SHARED_FILE = ("data", "crypto", "ohlcv", "Binance_BTCUSDT_1h.csv")
@@ -202,7 +202,7 @@ class CryptoBootstrap:
             f"SYNTHETIC candles ({p.path}): ../shared/data/crypto was not found"
         cluster = ray.cluster_resources()  # background work takes the batch pool
         self._history = ray.remote(prepare_history).options(
-            **batch_options(TASK_SLOTS, cluster)).remote(p)
+            **batch_task_options(cluster)).remote(p)
         due = asyncio.run(_due_models(s, p))
         if due:
             jobs = asyncio.run(_queue_jobs(s, p, due))

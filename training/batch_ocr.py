@@ -17,8 +17,9 @@ runs on the same OUT at the same time are refused (a lock file).
 Ray Data layout: ``read_binary_files(paths, include_paths=True)`` feeds ``map_batches`` with a
 callable class (one OCR worker per actor, set up once), ``concurrency`` actors. Resources follow
 the suite's model (`config.workloads`): each actor takes one slot of the ``batch`` pool and a
-read task a tenth of one, none of them a logical CPU, so the run schedules beside a serving
-suite (whose replicas hold the CPUs) and the actors run at a lower priority than requests.
+read task one unit of its task lane, none of them a logical CPU, so the run schedules beside a
+serving suite (whose replicas hold the CPUs) and the actors run at a lower priority than
+requests.
 Each page's status names the node that OCRed it.
 """
 
@@ -48,7 +49,12 @@ from actors.ocr.errors import OcrError
 from actors.ocr.loading import DocType, count_pages, detect_type
 from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
 from actors.ocr.pipeline import reads_file_as_is
-from config.workloads import ACTOR_SLOTS, TASK_SLOTS, batch_options, lower_priority
+from config.workloads import (
+    ACTOR_SLOTS,
+    batch_options,
+    batch_task_options,
+    lower_priority,
+)
 from training.ray_connect import init_address, init_local
 
 # Files per actor call under plain SINGLE (``reads_file_as_is``) when at least
@@ -319,7 +325,7 @@ def _statuses(
     ds = ray.data.read_binary_files(
         [f.path for f in ordered], include_paths=True, override_num_blocks=len(ordered),
         # a few reads at a time: each concurrent task is a Python worker process to start
-        concurrency=READ_CONCURRENCY, **batch_options(TASK_SLOTS, cluster),
+        concurrency=READ_CONCURRENCY, **batch_task_options(cluster),
     ).map_batches(
         OcrWorker,
         fn_constructor_kwargs={"out": str(out), "options": _options_dict(options),

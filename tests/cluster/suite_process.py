@@ -116,6 +116,12 @@ class SuiteProcess:
         """node id -> IP of the nodes alive now."""
         return {n["node_id"]: n["node_ip"] for n in self.state("nodes") if n["state"] == "ALIVE"}
 
+    def head_ip(self) -> str:
+        """The head node's IP (Ray reports the host's address for a head started on
+        127.0.0.1 where the host has one)."""
+        return next(n["node_ip"] for n in self.state("nodes")
+                    if n["state"] == "ALIVE" and n["is_head_node"])
+
     def actors_by_node(self, class_part: str) -> dict[str, int]:
         """IP -> alive actors whose class name contains ``class_part``."""
         ips = self.node_ips()
@@ -127,7 +133,7 @@ class SuiteProcess:
         return counts
 
     def kill_node(self, ip: str) -> set[int]:
-        assert ip != "127.0.0.1", "the head is not killed here"
+        assert ip != self.head_ip(), "the head is not killed here"
         return kill_node(ip)
 
     def add_node(self, ip: str, num_cpus: float = 1.0) -> None:

@@ -135,13 +135,13 @@ def test_workers_offer_the_batch_pool_and_the_head_keeps_its_state_in_redis(
         manifests: dict[str, dict[str, Any]]) -> None:
     import json
 
-    from config.workloads import BATCH
+    from config.workloads import BATCH, BATCH_TASKS
 
     service = manifests["rayservice.yaml"]["spec"]["rayClusterConfig"]
     worker = service["workerGroupSpecs"][0]
     pool = json.loads(json.loads(worker["rayStartParams"]["resources"]))
-    assert pool == {BATCH: 2 * float(worker["template"]["spec"]["containers"][0]["resources"]
-                                     ["requests"]["cpu"])}
+    cpus = float(worker["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"])
+    assert pool == {BATCH: 2 * cpus, BATCH_TASKS: 4 * cpus}
     ft = service["gcsFaultToleranceOptions"]
     assert ft["redisAddress"] == load_settings().kube_gcs_redis
     assert ft["redisPassword"]["valueFrom"]["secretKeyRef"]["name"] == render.SETTINGS_SECRET

@@ -23,13 +23,13 @@ from tests.cluster.suite_process import ARMILLARY, SuiteProcess
 from tests.cluster.test_suite_workloads import make_pages, tune_csv
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.multinode]
-HEAD = "127.0.0.1"
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteProcess]:
     process = SuiteProcess(tmp_path_factory.mktemp("multinode"), worker_nodes=2,
-                           ray_head_batch="false", ingress_min_replicas=2)
+                           ray_head_batch="false", ingress_min_replicas=2,
+                           rate_limit_per_minute=100_000)
     try:
         process.start(timeout_s=400)
         yield process
@@ -53,18 +53,23 @@ def restart(suite: SuiteProcess, ip: str) -> None:
 
 
 def test_three_nodes_and_replicas_spread(suite: SuiteProcess) -> None:
-    assert set(suite.node_ips().values()) == {HEAD, "127.0.0.2", "127.0.0.3"}
+    head = suite.head_ip()
+    assert set(suite.node_ips().values()) == {head, "127.0.0.2", "127.0.0.3"}
     replicas = suite.actors_by_node("ServeReplica")
     assert len(replicas) >= 2, replicas
     # the state that lives in one process stays on the head
     owners = suite.actors_by_node("StoreOwner")
-    assert set(owners) == {HEAD}, owners
+    assert set(owners) == {head}, owners
 
 
 def test_http_load_through_a_worker_node_kill(suite: SuiteProcess) -> None:
-    replicas = {ip: n for ip, n in suite.actors_by_node("ServeReplica").items() if ip != HEAD}
-    victim = max(replicas, key=lambda ip: replicas[ip])
+    head = suite.head_ip()
+    replicas = {ip: n for ip, n in suite.actors_by_node("ServeReplica").items() if ip != head}
+    ingress = suite.actors_by_node(":Ingress")
+    # the worker node with an Ingress replica (the one every request passes), else the busiest
+    victim = max(replicas, key=lambda ip: (ingress.get(ip, 0), replicas[ip]))
     outcomes: list[tuple[float, bool, bool]] = []  # (time, first try ok, ok after one retry)
+    answers: dict[str, int] = {}  # status code or error -> count, after the kill
     kill_at: list[float] = []
     stop = threading.Event()
 
@@ -76,10 +81,13 @@ def test_http_load_through_a_worker_node_kill(suite: SuiteProcess) -> None:
                 ok = []
                 for _attempt in range(2):
                     try:
-                        ok.append(http.get("/api/v1/echo", params={"message": "hi"})
-                                  .status_code == 200)
-                    except httpx.TransportError:
-                        ok.append(False)
+                        answer = str(http.get("/api/v1/echo", params={"message": "hi"})
+                                     .status_code)
+                    except httpx.TransportError as error:
+                        answer = type(error).__name__
+                    ok.append(answer == "200")
+                    if kill_at:
+                        answers[answer] = answers.get(answer, 0) + 1
                     if ok[-1]:
                         break
                 outcomes.append((time.monotonic(), ok[0], ok[-1]))
@@ -99,10 +107,11 @@ def test_http_load_through_a_worker_node_kill(suite: SuiteProcess) -> None:
     first_failures = [o for o in after if not o[1]]
     failed = [o for o in after if not o[2]]
     recovery = (max(o[0] for o in first_failures) - kill_at[0]) if first_failures else 0.0
-    print(f"\nHTTP through a node kill ({victim}, {replicas[victim]} replica(s)): "
+    print(f"\nHTTP through a node kill ({victim}: {replicas[victim]} replica(s), "
+          f"{ingress.get(victim, 0)} of them Ingress; Ingress replicas per node {ingress}): "
           f"{len(outcomes)} requests, {len(after)} after the kill; failed at first try "
           f"{len(first_failures)}, after one retry {len(failed)}; last failure "
-          f"{recovery:.1f} s after the kill")
+          f"{recovery:.1f} s after the kill; answers {answers}")
     assert len(after) > 50
     assert not failed, f"{len(failed)} requests failed after one retry"
     restart(suite, victim)
@@ -119,7 +128,7 @@ def test_batch_ocr_finishes_with_every_page_once_through_a_node_kill(
         wait_for(lambda: len(list((out / "parts").glob("*/*.parquet"))) >= 3, 300,
                  "three pages done")
         workers = suite.actors_by_node("MapWorker")
-        victims = [ip for ip in workers if ip != HEAD]
+        victims = [ip for ip in workers if ip != suite.head_ip()]
         assert victims, workers
         assert suite.kill_node(victims[0])
         stdout, stderr = run.communicate(timeout=600)
@@ -149,7 +158,8 @@ def test_tune_resumes_from_its_checkpoints_after_its_node_dies(
     job_id = submitted.stdout.strip().splitlines()[-1]
     wait_for(lambda: list(storage.glob("crypto_tune/*/checkpoint_*")), 600,
              "a first trial checkpoint")
-    trials = {ip: n for ip, n in suite.actors_by_node("ImplicitFunc").items() if ip != HEAD}
+    head = suite.head_ip()
+    trials = {ip: n for ip, n in suite.actors_by_node("ImplicitFunc").items() if ip != head}
     assert trials, suite.actors_by_node("ImplicitFunc")
     victim = max(trials, key=lambda ip: trials[ip])
     assert suite.kill_node(victim)
