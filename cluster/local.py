@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from cluster.head import LocalHead
+from config.replicas import APP_NAME  # the Serve application's name (config/serve.yaml's)
 from config.settings import Settings
 from storage.errors import redact
 from storage.records.accounts import Role
 from storage.stores import KINDS, Stores, open_stores
-
-APP_NAME = "armillary"
 
 
 def pid_file(settings: Settings) -> Path:

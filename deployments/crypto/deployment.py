@@ -12,6 +12,7 @@ from typing import Any
 from ray import serve
 from ray.serve import Deployment
 
+from config.replicas import CRYPTO
 from config.settings import load_settings
 from deployments.crypto.forecasts import Request, Result
 from deployments.crypto.service import CryptoService
@@ -43,9 +44,6 @@ class CryptoReplica(CryptoService):
         return await self.predict_many(requests)
 
 
-CryptoDeployment: Deployment = serve.deployment(
-    name="Crypto",
-    num_replicas=1,
-    max_ongoing_requests=128,
-    ray_actor_options={"num_cpus": 0.25},
-)(CryptoReplica)
+CryptoDeployment: Deployment = serve.deployment(name=CRYPTO.name, **CRYPTO.options())(
+    CryptoReplica)
+"""Replica settings: config/replicas.py (``ARMILLARY_CRYPTO_NUM_CPUS`` overrides them)."""

@@ -6,10 +6,8 @@ from __future__ import annotations
 from ray import serve
 from ray.serve import Deployment
 
+from config.replicas import ECHO
 from deployments.echo.service import Echo
 
-EchoDeployment: Deployment = serve.deployment(
-    name="Echo", ray_actor_options={"num_cpus": 0.1},
-    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 32},
-    max_ongoing_requests=256,
-)(Echo)
+EchoDeployment: Deployment = serve.deployment(name=ECHO.name, **ECHO.options())(Echo)
+"""Replica settings: config/replicas.py."""

@@ -10,6 +10,7 @@ from typing import Any
 from ray import serve
 from ray.serve import Deployment
 
+from config.replicas import INGRESS
 from config.settings import load_settings
 from deployments.ingress.api import create_api
 from deployments.ingress.services import HandleTransport
@@ -26,4 +27,6 @@ class Ingress:
         return create_api(self._settings, self._stores, self._services, behind_serve=True)
 
 
-IngressDeployment: Deployment = serve.deployment(name="Ingress")(serve.ingress()(Ingress))
+IngressDeployment: Deployment = serve.deployment(name=INGRESS.name, **INGRESS.options())(
+    serve.ingress()(Ingress))
+"""Replica settings: config/replicas.py (``ARMILLARY_INGRESS_*`` override them)."""
