@@ -1,8 +1,9 @@
 """The model served under each name (``crypto-btc-usdt-1h-h1``).
 
 Serving "the current version": each name is resolved in the model registry to the version
-pinned in the user_config (``pins``), else the current one. The registry is checked again at
-most every ``refresh_s`` seconds, in the background while the loaded model keeps answering,
+pinned in the user_config (``pins``), else the current one
+(:class:`storage.records.models.VersionResolver`). The registry is checked again at most every
+``refresh_s`` seconds, in the background while the loaded model keeps answering,
 and at once on ``reconfigure``; a version that cannot be loaded leaves the loaded one
 serving. A model registered more than ``max_model_age_s`` ago is refused
 (:class:`StaleModelError`).
@@ -32,7 +33,12 @@ from deployments.crypto.errors import (
 from deployments.crypto.formats import duration, iso
 from deployments.crypto.stats import ServingStats
 from storage.records.jobs import Jobs, JobStatus
-from storage.records.models import ModelRegistry, ModelVersion
+from storage.records.models import (
+    ModelRegistry,
+    ModelVersion,
+    UnknownVersionError,
+    VersionResolver,
+)
 
 log = logging.getLogger("armillary.crypto")
 
@@ -74,7 +80,8 @@ class ModelHolder:
         self.stats = stats
         self.background = background
         self._models: dict[str, LoadedModel] = {}
-        self._next_check: dict[str, float] = {}
+        self.versions = VersionResolver(registry, lambda: self.config().refresh_s,
+                                        lambda: self.clock())
         self._locks: dict[str, asyncio.Lock] = {}
 
     def loaded(self) -> dict[str, LoadedModel]:
@@ -83,7 +90,7 @@ class ModelHolder:
     def fresh(self, name: str) -> LoadedModel | None:
         """The loaded model of ``name`` while no registry check is due, else None."""
         loaded = self._models.get(name)
-        if loaded is not None and self.clock() < self._next_check.get(name, 0.0):
+        if loaded is not None and not self._due(name):
             return loaded
         return None
 
@@ -93,7 +100,7 @@ class ModelHolder:
         loaded = self._models.get(name)
         if loaded is None:
             return await self.refresh(name)
-        if self.clock() >= self._next_check.get(name, 0.0):
+        if self._due(name):
             self.background.spawn(f"model:{name}", self.refresh(name))
         return loaded
 
@@ -107,31 +114,35 @@ class ModelHolder:
 
     async def refresh_all(self) -> None:
         """Check the registry for every loaded model now (a new user_config)."""
-        self._next_check.clear()
+        self.versions.forget()
         for name in list(self._models):
             try:
                 await self.refresh(name, force=True)
             except CryptoServiceError as exc:
                 log.warning("after reconfigure, %s: %s", name, exc)
 
-    async def _wanted(self, name: str) -> ModelVersion | None:
+    def _due(self, name: str) -> bool:
+        return self.versions.due(name, self.config().pins.get(name))
+
+    async def _wanted(self, name: str, *, remember: bool = False) -> ModelVersion | None:
+        """The version to serve under ``name``, asked of the registry now; ``remember``: the
+        answer stands for ``refresh_s`` (a refresh)."""
         self.stats.registry_checks += 1
         pin = self.config().pins.get(name)
-        if pin is None:
-            return await self.registry.current(name)
-        for record in await self.registry.versions(name):
-            if record.version == pin:
-                return record
-        raise NoModelError(f"{name} is pinned to version {pin}, which is not registered")
+        try:
+            if remember:
+                return await self.versions.resolve(name, pin, force=True)
+            return await self.versions.lookup(name, pin)
+        except UnknownVersionError as exc:
+            raise NoModelError(str(exc)) from exc
 
     async def refresh(self, name: str, *, force: bool = False) -> LoadedModel:
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:
             loaded = self._models.get(name)
-            if loaded is not None and not force and self.clock() < self._next_check.get(name, 0):
+            if loaded is not None and not force and not self._due(name):
                 return loaded
-            record = await self._wanted(name)
-            self._next_check[name] = self.clock() + self.config().refresh_s
+            record = await self._wanted(name, remember=True)
             if record is None:
                 self._models.pop(name, None)
                 raise await self.missing(name)
