@@ -28,6 +28,10 @@ from deployments.ingress.services import Transport
 from deployments.ingress.web import web_app
 from storage.stores import Stores
 
+ROUTES = (system, auth, users, analytics, analytics_reports, crypto, ocr)
+"""The route modules (``deployments/ingress/routes/<area>.py``, each a ``router``) the app
+serves, in order."""
+
 
 def create_api(
     settings: Settings,
@@ -57,7 +61,7 @@ def create_api(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (system, auth, users, analytics, analytics_reports, crypto, ocr):
+    for module in ROUTES:
         app.include_router(module.router)
     web = web_app(web_dist)  # the built web interface at / (last: API routes come first)
     if web is not None:
