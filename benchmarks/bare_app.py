@@ -7,13 +7,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from config.settings import load_settings
-from deployments.echo import Echo
+from deployments.echo.service import Echo
 from deployments.ingress.api import create_api
-from deployments.ingress.services import LocalClient
+from deployments.ingress.services import LocalTransport
 from storage.stores import open_stores
 
 
 def build() -> FastAPI:
     settings = load_settings()
     return create_api(settings, open_stores(settings, via_ray=False),
-                      {"echo": LocalClient(Echo())})
+                      {"echo": LocalTransport(Echo())})

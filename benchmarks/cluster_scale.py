@@ -30,7 +30,8 @@ from benchmarks.ocr_throughput import images, xargs_tesseract
 def one(nodes: int, files: list[str]) -> dict[str, object]:
     """Start a cluster of ``nodes`` nodes, run the batch on it, stop it (by pid)."""
     from actors.ocr import OcrOptions, PreprocessOptions, Strategy
-    from cluster.head import LocalHead, free_port
+    from cluster.head import LocalHead
+    from cluster.ports import free_port
     from config.workloads import node_resources
     from training.batch_ocr import run_batch
     from training.ray_connect import init_address, use_token

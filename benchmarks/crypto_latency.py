@@ -233,7 +233,7 @@ def replica() -> Any:
 
 def configure(settings: Any, **overrides: Any) -> None:
     """The user_config path: the running replica's ``reconfigure`` with new serving values."""
-    from deployments.crypto import user_config
+    from deployments.crypto.config import user_config
 
     replica().reconfigure.remote(user_config(settings, overrides)).result(timeout_s=60)
 

@@ -27,7 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.services import free_port  # noqa: E402
+from cluster.ports import free_port  # noqa: E402
 
 PASSWORD = "benchmark-password"  # noqa: S105
 LUA = """

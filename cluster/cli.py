@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from config.settings import Settings, load_settings
-from deployments.ingress.roles import Role
+from storage.records.accounts import Role
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,30 +44,30 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _with_auth(settings: Settings, action: str, args: argparse.Namespace) -> int:
     """User and key management straight on the Database (no server needed)."""
-    from deployments.ingress.auth import AuthService
-    from deployments.ingress.errors import ApiError
+    from storage.records.accounts import AccountError, Accounts
+    from storage.records.api_keys import ApiKeys
     from storage.registry import open_backend
 
     db = open_backend("database", settings.url("database"))
     await db.connect()
     try:
         await db.migrate()
-        auth = AuthService(settings, db, open_backend("cache", "memory://cli"))
+        accounts = Accounts(db)
         if action == "user":
             password = args.password or _read_password()
             try:
-                user = await auth.create_user(args.username, password, Role(args.role))
-            except ApiError as exc:
-                print(f"error: {exc.detail}", file=sys.stderr)
+                user = await accounts.create(args.username, password, Role(args.role))
+            except AccountError as exc:
+                print(f"error: {exc}", file=sys.stderr)
                 return 1
             print(json.dumps(user.public()))
         else:
             owner_name = args.owner or settings.admin_username
-            owner = await auth.users.by_name(owner_name)
+            owner = await accounts.users.by_name(owner_name)
             if owner is None or owner.role != Role.ADMIN.value:
                 print(f"error: {owner_name!r} is not an admin user", file=sys.stderr)
                 return 1
-            record, key = await auth.api_keys.create(args.name, args.role, owner.id)
+            record, key = await ApiKeys(db).create(args.name, args.role, owner.id)
             print(json.dumps({**record.public(), "key": key}))
             print("store this key now; it is not shown again", file=sys.stderr)
         return 0

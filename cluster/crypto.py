@@ -123,9 +123,9 @@ async def _due_models(settings: Settings, plan_: Plan) -> dict[int, str]:
 
 
 async def _queue_jobs(settings: Settings, plan_: Plan, due: dict[int, str]) -> dict[int, str]:
+    from actors.crypto.registry import TRAIN_JOB
     from storage.records.jobs import Jobs, JobStatus
     from storage.registry import open_backend
-    from training.crypto_train import TRAIN_JOB
 
     db = open_backend("database", settings.url("database"))
     await db.connect()
@@ -194,7 +194,8 @@ class CryptoBootstrap:
     def start(self) -> None:
         import ray
 
-        from actors.crypto_feed import FeedConfig, feed_actor
+        from actors.crypto_feed import FeedConfig
+        from cluster.crypto_feed import feed_actor
 
         p, s = self.plan, self.settings
         what = f"{p.path} (real Binance candles)" if not p.synthetic else \

@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from cluster.ports import free_port
 
 
 @dataclass
@@ -249,27 +250,6 @@ def _tree(matches: Callable[[bytes], bool]) -> set[int]:
             found.add(pid)
             todo.extend(children.get(pid, []))
     return found
-
-
-_HANDED_OUT: set[int] = set()
-
-
-def reserve_port(port: int) -> None:
-    """A port this process will bind later: :func:`free_port` never returns it."""
-    _HANDED_OUT.add(port)
-
-
-def free_port() -> int:
-    """A free loopback port, never one handed out or reserved before in this process (a port
-    chosen but not yet bound is free to the OS: two picks could otherwise collide)."""
-    for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
-    raise RuntimeError("no free port found")
 
 
 def _signal(pids: set[int], sig: signal.Signals) -> None:

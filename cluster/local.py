@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from cluster.head import LocalHead
+from config.replicas import APP_NAME  # the Serve application's name (config/serve.yaml's)
 from config.settings import Settings
-from deployments.ingress.roles import Role
 from storage.errors import redact
+from storage.records.accounts import Role
 from storage.stores import KINDS, Stores, open_stores
-
-APP_NAME = "armillary"
 
 
 def pid_file(settings: Settings) -> Path:
@@ -51,13 +50,12 @@ def fast_proxy_environment() -> dict[str, str]:
 async def bootstrap_stores(settings: Settings, stores: Stores) -> tuple[str, bool]:
     """Connect every store, migrate the schema, and make sure the admin user exists.
     Returns (admin name, created now)."""
-    from deployments.ingress.auth import AuthService
+    from storage.records.accounts import Accounts
 
     await stores.connect()
     try:
         await stores.database.migrate()
-        auth = AuthService(settings, stores.database, stores.cache)
-        _, created = await auth.ensure_user(
+        _, created = await Accounts(stores.database).ensure(
             settings.admin_username, settings.admin_password.get_secret_value(), Role.ADMIN
         )
     finally:

@@ -32,8 +32,8 @@ import pyarrow.parquet as pq
 
 from actors.ocr.options import OcrOptions
 from config.settings import Settings
-from deployments.analytics_service.progress import JobProgress
-from deployments.ocr_service.warehouse import load_batch_pages
+from deployments.analytics.progress import JobProgress
+from deployments.ocr.warehouse import load_batch_pages
 from storage.database.base import Database
 from storage.eventbus.base import EventBus
 from storage.records.jobs import Job, Jobs, JobStatus

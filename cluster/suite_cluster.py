@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cluster.head import LocalHead, free_port, reserve_port
+from cluster.head import LocalHead
+from cluster.ports import free_port, reserve_port
 from config.cluster_record import ClusterRecord, remove_record, write_record
 from config.settings import Settings
 from config.workloads import node_resources

@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import AnyUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.replicas import CRYPTO, INGRESS
+
 # Store URLs are typed URLs; which schemes are valid is the storage registry's business
 # (an unknown scheme fails at start-up with the list of valid ones).
 StoreUrl = AnyUrl
@@ -95,14 +97,17 @@ class Settings(BaseSettings):
     serve_fallback_grpc_port: int = Field(0, ge=0, lt=65_536)
     haproxy_stats_port: int = Field(0, ge=0, lt=65_536)
     haproxy_metrics_port: int = Field(0, ge=0, lt=65_536)
-    ingress_num_cpus: float = Field(0.25, gt=0)
-    ingress_min_replicas: int = Field(1, ge=1)
-    ingress_max_replicas: int = Field(2, ge=1)
-    ingress_max_ongoing_requests: int = Field(64, ge=1)
-    ingress_upscale_delay_s: float = Field(30.0, ge=0, le=3600)
-    """How long the Ingress's load must stay above its target before Serve adds a replica."""
-    ingress_downscale_delay_s: float = Field(600.0, ge=0, le=86_400)
-    """How long its load must stay below target before Serve removes one (Serve's default)."""
+    # Replica settings live in config/replicas.py (one table, config/serve.yaml generated
+    # from it); these override its rows when `armillary up` deploys (defaults: the table's).
+    ingress_num_cpus: float = Field(INGRESS.num_cpus, gt=0)
+    ingress_min_replicas: int = Field(INGRESS.replicas("min"), ge=1)
+    ingress_max_replicas: int = Field(INGRESS.replicas("max"), ge=1)
+    ingress_max_ongoing_requests: int = Field(INGRESS.max_ongoing_requests, ge=1)
+    ingress_upscale_delay_s: float | None = Field(None, ge=0, le=3600)
+    """How long the Ingress's load must stay above target before Serve adds a replica
+    (None: Serve's default, 30 s)."""
+    ingress_downscale_delay_s: float | None = Field(None, ge=0, le=86_400)
+    """How long it must stay below target before Serve removes one (None: Serve's, 600 s)."""
     fast_proxy: bool = True
     """Use Serve's HAProxy ingress mode (RAY_SERVE_ENABLE_HA_PROXY); set before Ray starts."""
 
@@ -169,7 +174,8 @@ class Settings(BaseSettings):
     crypto_batch_wait_s: float = Field(0.002, ge=0, le=1)
     crypto_cache_predictions: bool = True
     crypto_prediction_ttl_s: float = Field(7 * 86_400.0, gt=0)
-    crypto_num_cpus: float = Field(0.25, gt=0)
+    crypto_num_cpus: float = Field(CRYPTO.num_cpus, gt=0)
+    """The Crypto replica's CPUs (default: config/replicas.py)."""
     crypto_ingress_cache_s: float = Field(1.0, ge=0)
     """The ingress may answer a repeated prediction request from memory for this long (0: off);
     the Crypto deployment's user_config decides (``ingress_cache_s``)."""

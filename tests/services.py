@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,22 +14,14 @@ from pathlib import Path
 
 import httpx
 
+from cluster.ports import free_port, port_open
+
+__all__ = ["POSTGRES_URL", "REDIS_URL", "free_port", "influxdb", "port_open"]
+
 POSTGRES_URL = os.environ.get(
     "ARMILLARY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("ARMILLARY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 INFLUX_CONFIG = """

@@ -32,6 +32,7 @@ from actors.crypto.errors import CryptoError, InsufficientDataError
 from actors.crypto.features import FeatureConfig
 from actors.crypto.registry import (
     MODEL_KEY,
+    TRAIN_JOB,
     model_name,
     new_artifact_dir,
     register_artifact,
@@ -48,7 +49,6 @@ from storage.records.jobs import Jobs
 from storage.records.models import ModelRegistry
 
 log = logging.getLogger("armillary.crypto.train")
-TRAIN_JOB = "crypto-train"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from actors.crypto.walkforward import WalkForwardReport
 from storage.records.models import ModelRegistry, ModelVersion
 
 BACKTEST_FILE = "backtest.json"
+TRAIN_JOB = "crypto-train"
+"""Kind of the job rows of crypto training runs (the service reads them: "being trained")."""
 MODEL_KEY = "model"
 """Name of the trained model's column in the walk-forward report (next to persistence)."""
 NO_SKILL = "no demonstrated skill"

@@ -1,7 +1,9 @@
 """Render the suite's KubeRay manifests from `Settings` and ``config/serve.yaml``:
 
 - RayService ``armillary``: serveConfigV2 = config/serve.yaml as read now (the same Serve
-  config `serve deploy` uses locally), a head group and an autoscaled CPU worker group;
+  config `serve deploy` uses locally, generated from the replica table config/replicas.py;
+  tests/test_replicas.py checks all three agree), a head group and an autoscaled CPU worker
+  group;
 - RayCluster ``armillary-research``: an autoscaled cluster researchers submit jobs to;
 - RayJobs ``armillary-ocr-batch``, ``armillary-crypto-tune``, ``armillary-analytics-train``:
   the `cluster.jobs` presets, each on its own short-lived cluster.

@@ -24,21 +24,27 @@ from deployments.ingress.routes import (
     system,
     users,
 )
-from deployments.ingress.services import ServiceClient
+from deployments.ingress.services import Transport
 from deployments.ingress.web import web_app
 from storage.stores import Stores
+
+ROUTES = (system, auth, users, analytics, analytics_reports, crypto, ocr)
+"""The route modules (``deployments/ingress/routes/<area>.py``, each a ``router``) the app
+serves, in order."""
 
 
 def create_api(
     settings: Settings,
     stores: Stores,
-    services: Mapping[str, ServiceClient],
+    services: Mapping[str, Transport],
     *,
     behind_serve: bool = False,
     web_dist: Path | None = None,
 ) -> FastAPI:
-    """The ingress app. Stores are connected (and the schema migrated) on start-up and
-    closed on shutdown through the ASGI lifespan."""
+    """The ingress app. ``services``: how to reach each service, by name (Serve handles in
+    `HandleTransport`, objects in this process in `LocalTransport`). Stores are connected
+    (and the schema migrated) on start-up and closed on shutdown through the ASGI
+    lifespan."""
     ctx = IngressContext(settings, stores, services)
 
     @asynccontextmanager
@@ -55,7 +61,7 @@ def create_api(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (system, auth, users, analytics, analytics_reports, crypto, ocr):
+    for module in ROUTES:
         app.include_router(module.router)
     web = web_app(web_dist)  # the built web interface at / (last: API routes come first)
     if web is not None:

@@ -15,16 +15,20 @@ from typing import Literal
 from config.settings import Settings
 from deployments.ingress.errors import ApiError
 from deployments.ingress.roles import Role
-from deployments.ingress.security import AccessTokens, InvalidTokenError, Passwords
+from deployments.ingress.security import AccessTokens, InvalidTokenError
 from storage.cache.base import Cache, RateDecision
 from storage.database.base import Database
-from storage.errors import ConflictError
+from storage.records.accounts import (
+    AccountError,
+    Accounts,
+    Passwords,
+    UserExistsError,
+)
 from storage.records.api_keys import ApiKeys
 from storage.records.refresh_tokens import RefreshOutcome, RefreshTokens
 from storage.records.users import User, Users
 
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
-MIN_PASSWORD_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -57,25 +61,19 @@ class AuthService:
         self.api_keys = ApiKeys(db)
         self.refresh_tokens = RefreshTokens(db, settings.refresh_token_ttl_s)
         self.passwords = Passwords()
+        self.accounts = Accounts(db, self.passwords)
         self.tokens = AccessTokens(
             settings.jwt_secret.get_secret_value(), settings.jwt_issuer,
             settings.jwt_audience, settings.access_token_ttl_s,
         )
 
     async def create_user(self, username: str, password: str, role: Role) -> User:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ApiError(422, f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        """A new user (`Accounts.create`): 409 when the name is taken, 422 for a password
+        that breaks the rule."""
         try:
-            return await self.users.create(username, self.passwords.hash(password), role.value)
-        except ConflictError as exc:
-            raise ApiError(409, f"user {username!r} already exists") from exc
-
-    async def ensure_user(self, username: str, password: str, role: Role) -> tuple[User, bool]:
-        """The user, created if missing; True when created now."""
-        existing = await self.users.by_name(username)
-        if existing is not None:
-            return existing, False
-        return await self.create_user(username, password, role), True
+            return await self.accounts.create(username, password, role)
+        except AccountError as exc:
+            raise ApiError(409 if isinstance(exc, UserExistsError) else 422, str(exc)) from exc
 
     async def login(self, username: str, password: str) -> TokenPair:
         user = await self.users.by_name(username)

@@ -10,9 +10,10 @@ from typing import Any
 from ray import serve
 from ray.serve import Deployment
 
+from config.replicas import INGRESS
 from config.settings import load_settings
 from deployments.ingress.api import create_api
-from deployments.ingress.services import HandleClient
+from deployments.ingress.services import HandleTransport
 from storage.stores import open_stores
 
 
@@ -20,10 +21,12 @@ class Ingress:
     def __init__(self, **handles: Any) -> None:
         self._settings = load_settings()
         self._stores = open_stores(self._settings, via_ray=True)
-        self._services = {name: HandleClient(handle) for name, handle in handles.items()}
+        self._services = {name: HandleTransport(handle) for name, handle in handles.items()}
 
     def __serve_build_asgi_app__(self) -> Any:
         return create_api(self._settings, self._stores, self._services, behind_serve=True)
 
 
-IngressDeployment: Deployment = serve.deployment(name="Ingress")(serve.ingress()(Ingress))
+IngressDeployment: Deployment = serve.deployment(name=INGRESS.name, **INGRESS.options())(
+    serve.ingress()(Ingress))
+"""Replica settings: config/replicas.py (``ARMILLARY_INGRESS_*`` override them)."""

@@ -3,14 +3,9 @@ each have their own areas; viewer only reads."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from storage.records.accounts import Role
 
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    ANALYST = "analyst"
-    RESEARCHER = "researcher"
-    VIEWER = "viewer"
+__all__ = ["ADMINS", "ANALYSTS", "ANYONE", "RESEARCHERS", "STAFF", "Role"]
 
 
 ANYONE = frozenset(Role)

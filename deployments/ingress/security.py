@@ -1,4 +1,5 @@
-"""Credentials: argon2 password hashes and JWT access tokens (pyjwt, HS256 only).
+"""Credentials: JWT access tokens (pyjwt, HS256 only; password hashes:
+`storage.records.accounts.Passwords`).
 
 Access tokens carry ``sub`` (user id), ``name``, ``role``, ``jti``, ``iat``, ``exp``,
 ``aud`` and ``iss``; decoding pins the algorithm list, so ``alg: none`` and algorithm
@@ -12,8 +13,6 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from deployments.ingress.roles import Role
 
@@ -33,25 +32,6 @@ class AccessClaims:
     jti: str
     issued_at: float
     expires_at: float
-
-
-class Passwords:
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
-        # Verified against when a user does not exist, so that unknown names take as
-        # long as wrong passwords.
-        self._dummy = self._hasher.hash("not-a-real-password")
-
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
-
-    def verify(self, password_hash: str | None, password: str) -> bool:
-        try:
-            return self._hasher.verify(password_hash or self._dummy, password) and bool(
-                password_hash
-            )
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
 
 
 class AccessTokens:

@@ -1,11 +1,17 @@
 """The model registry (Database kind): versioned artifacts with their metrics, the data
-range they were trained on and the code version; one version per name is current."""
+range they were trained on and the code version; one version per name is current.
+
+:class:`VersionResolver` is the one rule every service serves models by: the pinned version
+of a name if there is a pin, else its current version, asked again at most every
+``refresh_s``.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,3 +107,66 @@ class ModelRegistry:
             "SELECT * FROM models WHERE name = $1 ORDER BY version DESC", name
         )
         return [ModelVersion.from_row(r) for r in rows]
+
+
+class UnknownVersionError(LookupError):
+    """A version pinned for a model that the registry does not hold."""
+
+    def __init__(self, name: str, version: int, registered: list[int]) -> None:
+        listed = ", ".join(map(str, registered)) or "none"
+        super().__init__(f"model {name!r} is pinned to version {version}, but it has no "
+                         f"version {version}; registered versions: {listed}")
+        self.name = name
+        self.version = version
+
+
+class VersionResolver:
+    """Which version of a model to serve: the version pinned for it, if any, else its
+    current version; a resolved answer stands for ``refresh_s`` seconds (of ``clock``), so a
+    new current version is picked up at the first resolution after that. ``refresh_s`` may
+    be a callable (a setting that changes at runtime)."""
+
+    def __init__(self, registry: ModelRegistry, refresh_s: float | Callable[[], float],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry = registry
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._resolved: dict[tuple[str, int | None], ModelVersion | None] = {}
+        self._next: dict[tuple[str, int | None], float] = {}
+
+    def refresh_s(self) -> float:
+        return self._refresh_s() if callable(self._refresh_s) else self._refresh_s
+
+    async def lookup(self, name: str, pin: int | None = None) -> ModelVersion | None:
+        """Ask the registry now: version ``pin`` of ``name`` (:class:`UnknownVersionError` when
+        it is not registered), else the current version (None when there is none)."""
+        if pin is None:
+            return await self.registry.current(name)
+        versions = await self.registry.versions(name)
+        for record in versions:
+            if record.version == pin:
+                return record
+        raise UnknownVersionError(name, pin, sorted(v.version for v in versions))
+
+    def due(self, name: str, pin: int | None = None) -> bool:
+        """Whether the next :meth:`resolve` of ``name`` (with ``pin``) asks the registry."""
+        key = (name, pin)
+        return key not in self._resolved or self._clock() >= self._next[key]
+
+    async def resolve(self, name: str, pin: int | None = None, *,
+                      force: bool = False) -> ModelVersion | None:
+        """The version to serve under ``name``: the answer of the last :meth:`lookup` while it
+        is less than ``refresh_s`` old (and not ``force``), else a new lookup. A lookup that
+        raises is not remembered."""
+        key = (name, pin)
+        if not force and not self.due(name, pin):
+            return self._resolved[key]
+        record = await self.lookup(name, pin)
+        self._resolved[key] = record
+        self._next[key] = self._clock() + self.refresh_s()
+        return record
+
+    def forget(self) -> None:
+        """Ask the registry again at the next resolution of every name (new pins or names)."""
+        self._resolved.clear()
+        self._next.clear()

@@ -11,7 +11,7 @@ import pytest
 from actors.analytics.clv.value import CLVModel
 from actors.analytics.errors import NotFittedError
 from actors.analytics.persistence import save_model
-from deployments.analytics_service.models import ModelSet
+from deployments.analytics.models import ModelSet
 from storage.records.models import ModelRegistry
 from storage.registry import open_backend
 from training.analytics_train import register_summary

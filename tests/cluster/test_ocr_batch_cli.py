@@ -21,7 +21,7 @@ import pytest
 from actors.ocr import OcrOptions, PreprocessOptions, Strategy
 from actors.ocr.batch import PartStore, process_file
 from cluster.ocr_batch import BatchRequest, BatchStores, run_ocr_batch
-from deployments.ocr_service.warehouse import load_batch_pages
+from deployments.ocr.warehouse import load_batch_pages
 from storage.records.jobs import Jobs
 from storage.records.ocr import BATCH_JOB
 from storage.registry import open_backend

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from deployments.crypto import CryptoService
+from deployments.crypto.service import CryptoService
 from storage.stores import Stores
 from tests.deployments.conftest import make_stores
 

@@ -13,7 +13,7 @@ import pytest
 from actors.crypto.errors import FeedUnavailableError
 from actors.crypto.stores import PREDICTIONS, candle_channel, prediction_channel
 from actors.crypto_feed import FeedConfig, MarketFeed
-from deployments.crypto import CryptoService
+from deployments.crypto.service import CryptoService
 from storage.stores import Stores
 from tests.crypto.models import SYMBOL, candles_csv, register, tiny_models
 

@@ -16,13 +16,15 @@ import pytest
 from actors.crypto.errors import CsvFormatError, InvalidHorizonError, UnknownSymbolError
 from actors.crypto.registry import model_name, read_backtest
 from actors.crypto.stores import CANDLES
-from deployments.crypto import (
-    CryptoService,
+from deployments.crypto.errors import (
+    CRYPTO_ERRORS,
     ModelTrainingError,
     NoCandlesError,
     NoModelError,
     StaleModelError,
 )
+from deployments.crypto.service import CryptoService
+from deployments.status import Status, status_of
 from storage.records.jobs import Jobs
 from tests.crypto.models import SYMBOL, candles_csv, register, tiny_models
 from tests.support import shared_data
@@ -154,7 +156,8 @@ async def test_stale_model_is_refused_with_a_message(
     service.clock = lambda: later
     with pytest.raises(StaleModelError, match=r"registered 2\.0 hours ago") as caught:
         await service.predict(SYMBOL)
-    assert caught.value.status == 503 and "ARMILLARY_CRYPTO_MAX_MODEL_AGE_S" in str(caught.value)
+    assert status_of(CRYPTO_ERRORS, caught.value) == Status(503)
+    assert "ARMILLARY_CRYPTO_MAX_MODEL_AGE_S" in str(caught.value)
 
 
 async def test_bad_symbols_horizons_and_missing_models(
@@ -171,7 +174,7 @@ async def test_bad_symbols_horizons_and_missing_models(
             await service.predict(SYMBOL, horizon)
     with pytest.raises(NoModelError, match="no model registered as crypto-eth-usdt-1h-h1") as e:
         await service.predict("ETH/USDT")
-    assert e.value.status == 404
+    assert status_of(CRYPTO_ERRORS, e.value) == Status(404)
     job = await Jobs(service.stores.database).create(
         "crypto-train", "system", {"model": "crypto-eth-usdt-1h-h1", "source": {"kind": "test"}}
     )

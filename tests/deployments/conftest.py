@@ -8,18 +8,21 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from deployments.echo import Echo
+from deployments.echo.service import Echo
 from deployments.ingress.api import create_api
 from deployments.ingress.roles import Role
-from deployments.ingress.services import LocalClient
+from deployments.ingress.services import LocalTransport
 from storage.registry import open_backend
 from storage.stores import Stores
+
+if TYPE_CHECKING:
+    from tests.deployments.ocr_replicas import Replicas
 
 PASSWORD = "correct horse battery"
 
@@ -98,11 +101,11 @@ def open_api(
     **overrides: Any,
 ) -> Api:
     """The app on embedded stores in `data_dir`, started (lifespan run); `services`
-    adds in-process service objects (wrapped in `LocalClient`) next to the echo service.
+    adds in-process service objects (wrapped in `LocalTransport`) next to the echo service.
     Close it with `api.client.__exit__(None, None, None)`."""
     settings = Settings(environment="test", data_dir=data_dir, **overrides)
-    clients = {"echo": LocalClient(Echo())}
-    clients.update({name: LocalClient(obj) for name, obj in (services or {}).items()})
+    clients = {"echo": LocalTransport(Echo())}
+    clients.update({name: LocalTransport(obj) for name, obj in (services or {}).items()})
     app = create_api(settings, stores or make_stores(data_dir, warehouse), clients)
     client = TestClient(app, raise_server_exceptions=False)
     client.__enter__()
@@ -131,3 +134,33 @@ def api(make_api: Callable[..., Api]) -> Api:
     for role in Role:
         api.make_user(role.value, role)
     return api
+
+
+@pytest.fixture(params=["embedded", "postgres-redis"])
+def replicas(request: pytest.FixtureRequest, make_api: Callable[..., Api], tmp_path: Path,
+             chdb_warehouse: Any) -> Iterator[Replicas]:
+    """Two OCR replicas on shared stores, embedded and on PostgreSQL + Redis
+    (:mod:`tests.deployments.ocr_replicas`)."""
+    from deployments.ocr.service import OcrService
+    from tests.deployments.ocr_replicas import LEASE_S, Replicas, require_servers, shared_stores
+
+    if request.param != "embedded":
+        require_servers()
+    stores_a, stores_b = shared_stores(request.param, tmp_path, chdb_warehouse)
+    settings = {"ocr_document_pages_table": f"ocr_doc_{uuid.uuid4().hex[:8]}",
+                "ocr_sync_max_pages": 1, "ocr_max_pages": 4, "ocr_job_lease_s": LEASE_S,
+                "ocr_worker_poll_s": 0.1}
+    a = OcrService(Settings(environment="test", data_dir=tmp_path / "a", **settings), stores_a)
+    api = make_api(stores=stores_a, services={"ocr": a}, **settings)
+    replicas = Replicas(api, a, stores_b, tmp_path, settings)
+    replicas.analyst_id = api.make_user("analyst", Role.ANALYST)
+    yield replicas
+    for service in (a, *replicas.started):
+        api.run(service.stop)
+    api.run(stores_b.database.close)
+    if request.param != "embedded":
+        api.run(stores_b.eventbus.close)
+        api.run(stores_b.cache.close)
+        api.run(stores_a.database.drop_schema)  # type: ignore[attr-defined]
+    for name in ("a", "b"):  # nothing on the replicas' disks
+        assert not (tmp_path / name / "ocr").exists()

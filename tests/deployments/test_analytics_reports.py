@@ -15,8 +15,8 @@ import pytest
 
 from actors.analytics.ingest import import_transactions
 from config.settings import Settings
-from deployments.analytics_service.reports import REPORT_QUEUE
-from deployments.analytics_service.service import AnalyticsService
+from deployments.analytics.reports import REPORT_QUEUE
+from deployments.analytics.service import AnalyticsService
 from deployments.ingress.roles import Role
 from tests.deployments.analytics_support import retail_csv, wait_for_job
 from tests.deployments.conftest import Api, make_stores

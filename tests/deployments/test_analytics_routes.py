@@ -19,7 +19,7 @@ from actors.analytics.mmm import MediaMixModel
 from actors.analytics.persistence import save_model
 from actors.analytics.uplift import TLearner, hillstrom_experiment
 from config.settings import Settings
-from deployments.analytics_service.service import AnalyticsService
+from deployments.analytics.service import AnalyticsService
 from deployments.ingress.roles import Role
 from storage.records.models import ModelRegistry
 from tests.deployments.analytics_support import retail_csv, wait_for_job

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from actors.crypto_feed import FeedConfig, MarketFeed
 from config.settings import Settings
-from deployments.crypto import CryptoService
+from deployments.crypto.service import CryptoService
 from deployments.ingress.roles import Role
 from tests.crypto.models import SYMBOL, candles_csv, register, tiny_models
 from tests.deployments.conftest import Api, make_stores

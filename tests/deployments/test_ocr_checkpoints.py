@@ -4,7 +4,7 @@ cover saving, resuming and clearing them on the real stores)."""
 from __future__ import annotations
 
 from actors.ocr.models import PageResult, Word
-from deployments.ocr_service.checkpoints import page_from_dict
+from deployments.ocr.checkpoints import page_from_dict
 
 
 def test_page_result_round_trips_through_its_dict() -> None:

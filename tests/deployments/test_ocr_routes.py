@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from actors.ocr import OcrOptions, process_document
 from config.settings import Settings
 from deployments.ingress.roles import Role
-from deployments.ocr_service.service import OcrService
+from deployments.ocr.service import OcrService
 from tests.deployments.analytics_support import wait_for_job
 from tests.deployments.conftest import Api, make_stores
 from tests.deployments.ocr_support import encrypted_pdf, png_page, tiny_tiff, two_page_tiff

@@ -1,5 +1,5 @@
 """Autoscaling of the OCR deployment on requests plus document jobs
-(:mod:`deployments.ocr_service.scaling`): the policy's arithmetic, the deployment's
+(:mod:`deployments.ocr.scaling`): the policy's arithmetic, the deployment's
 config as Serve holds it (the pickled policy), the metrics a real service reports, and
 the policy and metrics together in a running Serve deployment."""
 
@@ -13,9 +13,9 @@ import pytest
 from ray.serve.config import AutoscalingConfig, AutoscalingContext
 
 from config.settings import Settings
-from deployments.ocr_service.jobs import OCR_QUEUE
-from deployments.ocr_service.scaling import JOB_SLOTS, JOBS, ocr_autoscaling_policy
-from deployments.ocr_service.service import OcrService
+from deployments.ocr.jobs import OCR_QUEUE
+from deployments.ocr.scaling import JOB_SLOTS, JOBS, ocr_autoscaling_policy
+from deployments.ocr.service import OcrService
 from tests.deployments.conftest import make_stores
 
 CONFIG = {"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 2}
@@ -60,12 +60,12 @@ def test_policy_leaves_scaling_from_zero_to_serve() -> None:
 def test_deployment_config_carries_the_policy() -> None:
     """Serve accepted the config: the policy is named by its import path and pickled by
     value (what the controller runs), and the deployment reports the metrics."""
-    from deployments.ocr import Ocr, OcrDeployment
+    from deployments.ocr.deployment import Ocr, OcrDeployment
 
     config = OcrDeployment._deployment_config.autoscaling_config
     assert config is not None
     assert config.policy.policy_function == \
-        "deployments.ocr_service.scaling.ocr_autoscaling_policy"
+        "deployments.ocr.scaling.ocr_autoscaling_policy"
     controller_side = config.policy.get_policy()
     ctx = context(1, 1.0, {"r1": 4.0}, {"r1": 2.0})
     assert controller_side(ctx) == ocr_autoscaling_policy(ctx) == (2.5, {})

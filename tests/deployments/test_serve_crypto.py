@@ -80,7 +80,7 @@ def test_crypto_deployment_end_to_end(
 ) -> None:
     import ray
 
-    from actors.crypto_feed import FeedConfig, feed_actor
+    from cluster.crypto_feed import FeedConfig, feed_actor
 
     models = tiny_models()
     with httpx.Client(base_url=serve_url, timeout=120) as http:

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from deployments.echo import Echo
+from deployments.echo.service import Echo
 from deployments.ingress.api import create_api
-from deployments.ingress.services import LocalClient
+from deployments.ingress.services import LocalTransport
 from deployments.ingress.web import CONTENT_SECURITY_POLICY
 from tests.deployments.conftest import make_stores
 
@@ -36,7 +36,7 @@ def dist(tmp_path: Path) -> Path:
 def _client(tmp_path: Path, warehouse: Any, dist: Path | None) -> TestClient:
     settings = Settings(environment="test", data_dir=tmp_path)
     app = create_api(settings, make_stores(tmp_path, warehouse),
-                     {"echo": LocalClient(Echo())}, web_dist=dist)
+                     {"echo": LocalTransport(Echo())}, web_dist=dist)
     return TestClient(app, raise_server_exceptions=False)
 
 

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, Field, model_validator
 
-from deployments.ingress.analytics_calls import call
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
@@ -58,7 +57,7 @@ async def import_transactions(
     job = await ctx.jobs.create("analytics.import", principal.id,
                                 {"filename": name, "table": table, "bytes": len(data)})
     try:
-        started = await call(ctx, "start_import", job.id, data, name, table, fmt)
+        started = await ctx.analytics.start_import(job.id, data, name, table, fmt)
     except ApiError as exc:
         await ctx.jobs.finish(job.id, error=exc.detail)
         raise
@@ -73,7 +72,7 @@ async def segments(
     as_of: str | None = Query(None, pattern=DATE),
 ) -> dict[str, Any]:
     """RFM segments and KMeans clusters of the customers in `table` (size, share, means)."""
-    return dict(await call(ctx, "segments", table, as_of))
+    return await ctx.analytics.segments(table, as_of)
 
 
 @router.get("/customers/{customer_id}/segment")
@@ -82,7 +81,7 @@ async def customer_segment(
     table: str = Query("transactions", pattern=TABLE),
     as_of: str | None = Query(None, pattern=DATE),
 ) -> dict[str, Any]:
-    return dict(await call(ctx, "customer_segment", customer_id, table, as_of))
+    return await ctx.analytics.customer_segment(customer_id, table, as_of)
 
 
 @router.get("/customers/{customer_id}/clv")
@@ -92,7 +91,7 @@ async def customer_clv(
     discount_rate: float = Query(0.10, ge=0, lt=10),
 ) -> dict[str, Any]:
     """Expected purchases, p(alive) and discounted CLV from the served CLV model."""
-    return dict(await call(ctx, "customer_clv", customer_id, horizon_weeks, discount_rate))
+    return await ctx.analytics.customer_clv(customer_id, horizon_weeks, discount_rate)
 
 
 class UpliftCustomer(BaseModel):
@@ -121,15 +120,15 @@ class TargetingRequest(UpliftRequest):
 @router.post("/uplift/scores")
 async def uplift_scores(ctx: Context, _: Analyst, body: UpliftRequest) -> dict[str, Any]:
     customers = [c.model_dump() for c in body.customers]
-    return dict(await call(ctx, "uplift_scores", customers))
+    return await ctx.analytics.uplift_scores(customers)
 
 
 @router.post("/uplift/targeting")
 async def uplift_targeting(ctx: Context, _: Analyst, body: TargetingRequest) -> dict[str, Any]:
     """Whom to contact for the budget: highest positive predicted uplift first."""
     customers = [c.model_dump() for c in body.customers]
-    return dict(await call(ctx, "targeting", customers, body.budget, body.cost_per_contact,
-                           body.value_per_outcome))
+    return await ctx.analytics.targeting(customers, body.budget, body.cost_per_contact,
+                                         body.value_per_outcome)
 
 
 class Bounds(BaseModel):
@@ -156,13 +155,13 @@ async def allocation(ctx: Context, _: Analyst, body: AllocationRequest) -> dict[
     """The weekly media budget split maximising the fitted response, within bounds;
     infeasible bounds -> 422 with the reason."""
     bounds = {c: (b.min, b.max) for c, b in body.bounds.items()} or None
-    return dict(await call(ctx, "allocate", body.total, body.current, bounds))
+    return await ctx.analytics.allocate(body.total, body.current, bounds)
 
 
 @router.get("/models")
 async def models(ctx: Context, _: Anyone) -> dict[str, Any]:
     """Per model role: the registry name, the served version and recent versions."""
-    return dict(await call(ctx, "model_versions"))
+    return await ctx.analytics.model_versions()
 
 
 class TrainingRequest(BaseModel):
@@ -175,7 +174,7 @@ async def training(ctx: Context, principal: Analyst, body: TrainingRequest) -> d
     """Fit every analytics model as Ray tasks and register the new versions (job)."""
     job = await ctx.jobs.create("analytics.training", principal.id, body.model_dump())
     try:
-        await call(ctx, "start_training", job.id, body.quick, body.seed)
+        await ctx.analytics.start_training(job.id, body.quick, body.seed)
     except ApiError as exc:
         await ctx.jobs.finish(job.id, error=exc.detail)
         raise

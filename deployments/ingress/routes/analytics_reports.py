@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field, model_validator
 
-from deployments.ingress.analytics_calls import call
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.roles import ANALYSTS, ANYONE
@@ -57,7 +56,7 @@ class ReportOptions(BaseModel):
 @router.post("/reports", status_code=202)
 async def create_report(ctx: Context, principal: Analyst, body: ReportOptions) -> dict[str, Any]:
     """Queue a report: 202 with the job id; the job's result is the report entry."""
-    job_id = await call(ctx, "request_report", principal.id, body.table, body.config())
+    job_id = await ctx.analytics.request_report(principal.id, body.table, body.config())
     return {"job_id": job_id, "status": "queued", "status_url": f"/api/v1/jobs/{job_id}",
             "events_channel": f"jobs.{job_id}"}
 
@@ -67,14 +66,14 @@ async def list_reports(
     ctx: Context, _: Anyone, limit: int = Query(50, ge=1, le=500),
     schedule_id: str | None = Query(None, max_length=64),
 ) -> list[dict[str, Any]]:
-    return list(await call(ctx, "list_reports", limit, schedule_id))
+    return await ctx.analytics.list_reports(limit, schedule_id)
 
 
 @router.get("/reports/{report_id}.html")
 async def report_html(
     ctx: Context, _: Anyone, report_id: Annotated[str, REPORT_ID]
 ) -> Response:
-    body = await call(ctx, "report_file", report_id, "html")
+    body = await ctx.analytics.report_file(report_id, "html")
     return Response(body, media_type="text/html; charset=utf-8",
                     headers={"X-Content-Type-Options": "nosniff",
                              "Content-Security-Policy": "default-src 'none'; img-src data:;"
@@ -85,7 +84,7 @@ async def report_html(
 async def report_pdf(
     ctx: Context, _: Anyone, report_id: Annotated[str, REPORT_ID]
 ) -> Response:
-    body = await call(ctx, "report_file", report_id, "pdf")
+    body = await ctx.analytics.report_file(report_id, "pdf")
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="report-{report_id}.pdf"'})
 
@@ -101,18 +100,19 @@ async def create_schedule(
     ctx: Context, principal: Analyst, body: ScheduleRequest
 ) -> dict[str, Any]:
     """A recurring report; each run is a report job owned by the schedule's creator."""
-    return dict(await call(ctx, "create_schedule", principal.id, body.name, body.table,
-                           body.config(), INTERVALS[body.every], body.first_run_at))
+    return await ctx.analytics.create_schedule(principal.id, body.name, body.table,
+                                               body.config(), INTERVALS[body.every],
+                                               body.first_run_at)
 
 
 @router.get("/schedules")
 async def list_schedules(ctx: Context, _: Anyone) -> list[dict[str, Any]]:
-    return list(await call(ctx, "list_schedules"))
+    return await ctx.analytics.list_schedules()
 
 
 @router.delete("/schedules/{schedule_id}", status_code=204)
 async def delete_schedule(
     ctx: Context, _: Analyst, schedule_id: Annotated[str, Path(max_length=64)]
 ) -> Response:
-    await call(ctx, "delete_schedule", schedule_id)
+    await ctx.analytics.delete_schedule(schedule_id)
     return Response(status_code=204)

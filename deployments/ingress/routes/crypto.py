@@ -4,7 +4,8 @@ real-time prediction WebSocket ``/api/v1/ws/crypto?symbol=BTC-USDT&token=<access
 
 Symbols are written ``BTC-USDT``, ``btcusdt`` or ``BTC_USDT`` in paths. Errors of the crypto
 logic (unknown symbol, bad horizon, unreadable CSV) become 4xx with their message; the service's
-own state (no model yet, model too old, no candles) comes with the status it names.
+own state (no model yet, model too old, no candles) a 404 or 503: the statuses are
+:data:`deployments.crypto.errors.CRYPTO_ERRORS`.
 """
 
 from __future__ import annotations
@@ -21,45 +22,22 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from actors.crypto.errors import CryptoError, UnknownSymbolError
-from deployments.crypto import INGRESS_TTL, CryptoServiceError
 from deployments.ingress.auth import Principal
 from deployments.ingress.context import IngressContext
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
 from deployments.ingress.roles import ANYONE, STAFF
+from storage.eventbus.base import Subscription
 
 router = APIRouter(tags=["crypto"])
 Anyone = Annotated[Principal, Depends(require(ANYONE))]
 Staff = Annotated[Principal, Depends(require(STAFF))]
-SERVICE = "crypto"
 PREFIX = "/api/v1/crypto"
 log = logging.getLogger("armillary.crypto.ws")
 
 # WebSocket close codes (4000-4999 are the application's): the HTTP status they stand for
 WS_BAD_REQUEST, WS_UNAUTHORIZED, WS_FORBIDDEN, WS_RATE_LIMITED = 4400, 4401, 4403, 4429
 WS_TRY_AGAIN_LATER = 1013
-
-
-def api_error(exc: BaseException, *, symbol_in_path: bool = True) -> ApiError | None:
-    """The client-facing error for a crypto failure, or None when it is not one of ours."""
-    if isinstance(exc, CryptoServiceError):
-        retry = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
-        return ApiError(exc.status, str(exc), retry)
-    if isinstance(exc, UnknownSymbolError):
-        return ApiError(404 if symbol_in_path else 422, str(exc))
-    if isinstance(exc, CryptoError):
-        return ApiError(422, str(exc))
-    return None
-
-
-async def call(
-    ctx: IngressContext, method: str, *args: Any, symbol_in_path: bool = True
-) -> Any:
-    return await ctx.call(
-        SERVICE, method, *args,
-        translate=lambda exc: api_error(exc, symbol_in_path=symbol_in_path),
-    )
 
 
 Horizon = Annotated[
@@ -115,8 +93,7 @@ async def prediction(
     hit = recent.get(key)
     if hit is not None:
         return hit
-    answer = dict(await call(ctx, "predict", symbol, horizon))
-    ttl = float(answer.pop(INGRESS_TTL, 0.0) or 0.0)
+    answer, ttl = await ctx.crypto.predict(symbol, horizon)
     if ttl > 0:
         recent.put(key, answer, ttl)
     return answer
@@ -128,7 +105,7 @@ async def backtest(
 ) -> dict[str, Any]:
     """The walk-forward report stored when the served model was trained: folds, out-of-sample
     metrics of the model and of persistence (MAE, MASE, hit rate, Diebold-Mariano)."""
-    return dict(await call(ctx, "backtest", symbol, horizon))
+    return await ctx.crypto.backtest(symbol, horizon)
 
 
 @router.post(f"{PREFIX}/candles/import")
@@ -146,9 +123,7 @@ async def import_candles(
     data = await file.read()
     if not data:
         raise ApiError(400, f"{name} is empty")
-    return dict(
-        await call(ctx, "import_candles", data, symbol, interval, name, symbol_in_path=False)
-    )
+    return await ctx.crypto.import_candles(data, symbol, interval, name)
 
 
 class SentimentItem(BaseModel):
@@ -167,7 +142,7 @@ async def sentiment(body: SentimentBatch, ctx: Context, _: Staff) -> dict[str, A
     (``sentiment``); returns each score and label and the hourly aggregates, which models
     trained with sentiment features read."""
     items = [i.model_dump(mode="json") for i in body.items]
-    return dict(await call(ctx, "add_sentiment", items, symbol_in_path=False))
+    return await ctx.crypto.add_sentiment(items)
 
 
 @router.websocket("/api/v1/ws/crypto")
@@ -179,57 +154,79 @@ async def crypto_socket(websocket: WebSocket) -> None:
     1013 (service unavailable)."""
     ctx: IngressContext = websocket.app.state.ctx
     await websocket.accept()  # custom close codes only reach the client after the handshake
+    principal = await _admit(websocket, ctx)
+    if principal is None:
+        return
+    info = await _watch(websocket, ctx, websocket.query_params.get("symbol", ""))
+    if info is None:
+        return
+    async with ctx.stores.eventbus.subscribe(info["channel"]) as subscription:
+        await websocket.send_json({"type": "subscribed", **info, "user": principal.name})
+        await _forward(websocket, subscription)
+    if websocket.application_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.close()
+
+
+async def _admit(websocket: WebSocket, ctx: IngressContext) -> Principal | None:
+    """The caller, if their token, role and rate limit let them subscribe; else None, the
+    socket closed with the reason."""
     token = websocket.query_params.get("token")
-    symbol = websocket.query_params.get("symbol", "")
     try:
         principal = await ctx.auth.authenticate(f"Bearer {token}" if token else None, None)
     except ApiError as exc:
         await _close(websocket, WS_UNAUTHORIZED, exc.detail)
-        return
+        return None
     if principal.role not in ANYONE:
         await _close(websocket, WS_FORBIDDEN, f"role {principal.role.value!r} may not subscribe")
-        return
+        return None
     decision = await ctx.stores.cache.hit(
         f"user:{principal.id}", ctx.settings.rate_limit_per_minute, 60.0
     )
     if not decision.allowed:
         await _close(websocket, WS_RATE_LIMITED, "rate limit exceeded")
-        return
+        return None
+    return principal
+
+
+async def _watch(websocket: WebSocket, ctx: IngressContext, symbol: str) -> dict[str, Any] | None:
+    """The channel of ``symbol``'s predictions; None, the socket closed, when the symbol is
+    bad (4400) or the service unavailable (1013)."""
     try:
-        info = await ctx.service(SERVICE).call("watch", symbol)
+        return await ctx.crypto.watch(symbol)
+    except ApiError as exc:
+        if exc.status < 500:
+            await _close(websocket, WS_BAD_REQUEST, exc.detail)
+            return None
+        problem: Exception = exc
     except Exception as exc:
-        mapped = api_error(exc)
-        if mapped is not None and mapped.status < 500:
-            await _close(websocket, WS_BAD_REQUEST, mapped.detail)
-        else:
-            log.warning("crypto service unavailable for a WebSocket: %s", exc)
-            await _close(websocket, WS_TRY_AGAIN_LATER, "the crypto service is unavailable")
-        return
-    async with ctx.stores.eventbus.subscribe(info["channel"]) as subscription:
-        await websocket.send_json({"type": "subscribed", **info, "user": principal.name})
-        receiver = asyncio.create_task(_drain(websocket))
-        try:
-            while not receiver.done():
-                getter = asyncio.create_task(subscription.get(timeout_s=15.0))
-                done, _ = await asyncio.wait(
-                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if getter not in done:
-                    getter.cancel()
-                    with contextlib.suppress(BaseException):
-                        await getter
-                    break
-                message = getter.result()
-                await websocket.send_json(message if message is not None else {"type": "ping"})
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            receiver.cancel()
-            with contextlib.suppress(BaseException):
-                await receiver
-    if websocket.application_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(Exception):
-            await websocket.close()
+        problem = exc
+    log.warning("crypto service unavailable for a WebSocket: %s", problem)
+    await _close(websocket, WS_TRY_AGAIN_LATER, "the crypto service is unavailable")
+    return None
+
+
+async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
+    """Send each message of ``subscription`` (a ping every 15 s without one) until the
+    client disconnects."""
+    receiver = asyncio.create_task(_drain(websocket))
+    try:
+        while not receiver.done():
+            getter = asyncio.create_task(subscription.get(timeout_s=15.0))
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                with contextlib.suppress(BaseException):
+                    await getter
+                break
+            message = getter.result()
+            await websocket.send_json(message if message is not None else {"type": "ping"})
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(BaseException):
+            await receiver
 
 
 async def _drain(websocket: WebSocket) -> None:

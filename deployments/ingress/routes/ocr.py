@@ -15,17 +15,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from actors.ocr.errors import (
-    CorruptDocumentError,
-    EncryptedPdfError,
-    InvalidOptionsError,
-    OcrEngineError,
-    OcrError,
-    OcrLimitError,
-    PageTimeoutError,
-    PriorTextError,
-    UnsupportedFormatError,
-)
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
@@ -35,38 +24,6 @@ from storage.records.ocr import BATCH_JOB
 router = APIRouter(prefix="/api/v1/ocr", tags=["ocr"])
 Analyst = Annotated[Principal, Depends(require(ANALYSTS))]
 DOCUMENT_ID = Path(pattern=r"^[0-9a-f]{32}$")
-SERVICE = "ocr"
-
-
-def status_for(exc: BaseException) -> int:
-    """HTTP status of an error raised by the OCR service."""
-    if isinstance(exc, LookupError):
-        return 404
-    if isinstance(exc, UnsupportedFormatError):
-        return 415
-    if isinstance(exc, PageTimeoutError):
-        return 422
-    if isinstance(exc, OcrLimitError):
-        return 413
-    if isinstance(exc, (InvalidOptionsError, EncryptedPdfError, PriorTextError)):
-        return 422
-    if isinstance(exc, CorruptDocumentError):
-        return 400
-    if isinstance(exc, OcrEngineError):
-        return 502
-    return 400
-
-
-def api_error(exc: Exception) -> ApiError | None:
-    """Typed OCR errors and unknown ids as client errors; anything else is not ours."""
-    if isinstance(exc, (OcrError, LookupError)):
-        return ApiError(status_for(exc), str(exc))
-    return None
-
-
-async def call(ctx: Context, method: str, *args: Any) -> Any:
-    """`method` of the OCR service; typed OCR errors and unknown ids become ApiError."""
-    return await ctx.call(SERVICE, method, *args, translate=api_error)
 
 
 def viewer(principal: Principal) -> str | None:
@@ -108,7 +65,7 @@ async def upload_document(
                                "strategy": strategy, "pdf": pdf}
     if processors is not None:
         options["processors"] = [p.strip() for p in processors.split(",") if p.strip()]
-    result = dict(await call(ctx, "submit", principal.id, name, data, options, run_async))
+    result = await ctx.ocr.submit(principal.id, name, data, options, run_async)
     if result.pop("async"):
         return JSONResponse(result, status_code=202)
     return result
@@ -119,7 +76,7 @@ async def list_documents(
     ctx: Context, principal: Analyst, limit: int = Query(50, ge=1, le=500)
 ) -> list[dict[str, Any]]:
     """The caller's documents (admins: everyone's), newest first, without text."""
-    return list(await call(ctx, "list_documents", viewer(principal), limit))
+    return await ctx.ocr.list_documents(viewer(principal), limit)
 
 
 @router.get("/documents/{document_id}")
@@ -127,7 +84,7 @@ async def get_document(
     ctx: Context, principal: Analyst, document_id: Annotated[str, DOCUMENT_ID]
 ) -> dict[str, Any]:
     """The stored result (status ``processing`` while a job still runs)."""
-    return dict(await call(ctx, "document", document_id, viewer(principal)))
+    return await ctx.ocr.document(document_id, viewer(principal))
 
 
 @router.get("/documents/{document_id}/pages/{page}.png")
@@ -136,7 +93,7 @@ async def page_image(
     page: Annotated[int, Path(ge=1, le=100_000)],
 ) -> Response:
     """Page ``page`` as decoded/rendered for OCR; word boxes are in its pixels."""
-    body = await call(ctx, "page_image", document_id, page, viewer(principal))
+    body = await ctx.ocr.page_image(document_id, page, viewer(principal))
     return Response(body, media_type="image/png", headers={"X-Content-Type-Options": "nosniff"})
 
 
@@ -145,7 +102,7 @@ async def searchable_pdf(
     ctx: Context, principal: Analyst, document_id: Annotated[str, DOCUMENT_ID]
 ) -> Response:
     """The searchable PDF (page images with an invisible text layer), if requested."""
-    body = await call(ctx, "searchable_pdf", document_id, viewer(principal))
+    body = await ctx.ocr.searchable_pdf(document_id, viewer(principal))
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{document_id}.pdf"'})
 

@@ -53,5 +53,5 @@ async def echo(
     message: Annotated[str, Query(max_length=10_000)],
 ) -> dict[str, Any]:
     """Round trip through the Echo deployment (read-only: nothing to audit)."""
-    reply = await ctx.service("echo").call("echo", message)
+    reply = await ctx.echo.echo(message)
     return {"echo": reply, "caller": principal.name}

@@ -5,7 +5,8 @@ scoring, reports) runs in a thread (`asyncio.to_thread`) so the event loop stays
 Long work is a job: imports and training run as background tasks of this object;
 reports go through the EventBus task queue (`ReportWorker`), which the worker loop
 (`start_worker`) drains and where due schedules are enqueued. Errors the client caused
-are `AnalyticsError` subclasses (LookupError ones mean "not found").
+are `AnalyticsError` subclasses (LookupError ones mean "not found"); their HTTP statuses:
+:data:`deployments.analytics.errors.ANALYTICS_ERRORS`.
 """
 
 from __future__ import annotations
@@ -35,10 +36,15 @@ from actors.analytics.rfm import compute_rfm
 from actors.analytics.segments import KMeansSegmentation, segment_customers, segment_profiles
 from actors.analytics.uplift import hillstrom_features, targeting_list
 from config.settings import Settings
-from deployments.analytics_service.models import ModelSet
-from deployments.analytics_service.progress import JobProgress
-from deployments.analytics_service.reports import ReportWorker, jsonable, report_config
-from deployments.analytics_service.warehouse import table_exists
+from deployments.analytics.errors import (
+    UnknownReportError,
+    UnknownScheduleError,
+    UnknownTableError,
+)
+from deployments.analytics.models import ModelSet
+from deployments.analytics.progress import JobProgress
+from deployments.analytics.reports import ReportWorker, jsonable, report_config
+from deployments.analytics.warehouse import table_exists
 from storage.records.analytics import Reports, Schedules
 from storage.records.jobs import Jobs
 from storage.records.models import ModelRegistry
@@ -46,18 +52,6 @@ from storage.stores import Stores
 
 log = logging.getLogger("armillary.analytics")
 IMPORT_JOB, TRAINING_JOB = "analytics.import", "analytics.training"
-
-
-class UnknownReportError(AnalyticsError, LookupError):
-    """A report id with no stored report."""
-
-
-class UnknownScheduleError(AnalyticsError, LookupError):
-    """A schedule id with no stored schedule."""
-
-
-class UnknownTableError(AnalyticsError, LookupError):
-    """A warehouse table nothing was imported into."""
 
 
 @dataclass(frozen=True)

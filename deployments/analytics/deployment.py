@@ -15,8 +15,9 @@ from typing import Any
 from ray import serve
 from ray.serve import Deployment
 
+from config.replicas import ANALYTICS
 from config.settings import load_settings
-from deployments.analytics_service.service import AnalyticsService
+from deployments.analytics.service import AnalyticsService
 from storage.stores import open_stores
 
 
@@ -41,7 +42,5 @@ class Analytics(AnalyticsService):
 
 
 AnalyticsDeployment: Deployment = serve.deployment(
-    name="Analytics", ray_actor_options={"num_cpus": 0.2},
-    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 8},
-    max_ongoing_requests=32, health_check_period_s=10,
-)(Analytics)
+    name=ANALYTICS.name, **ANALYTICS.options())(Analytics)
+"""Replica settings: config/replicas.py."""

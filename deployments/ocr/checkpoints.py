@@ -1,7 +1,7 @@
 """Finished pages of a document job, kept until the job ends, so that a job handed back by
 a stopping replica or taken over from a dead one does not OCR them again.
 
-Per finished page, in the shared blobs (:mod:`deployments.ocr_service.files`), after its
+Per finished page, in the shared blobs (:mod:`deployments.ocr.files`), after its
 page image: ``done-0001.pdf`` (Tesseract's one-page searchable PDF, when the document
 asks for one), then ``done-0001.json`` (the page's result and how its PDF part is made).
 The JSON is written last and a page is resumed only when it is there, so a page cut off
@@ -16,7 +16,7 @@ from typing import Any
 
 from actors.ocr.models import PageResult, Word
 from actors.ocr.pdf_output import OriginalPage, PdfPart
-from deployments.ocr_service.files import DocumentFiles
+from deployments.ocr.files import DocumentFiles
 
 PREFIX = "done-"
 

@@ -3,7 +3,7 @@
 several replicas or nodes any of them serves any document:
 
 - ``upload``: the uploaded file of an async document, written before its job is queued
-  and read by whichever replica takes the job (see :mod:`deployments.ocr_service.jobs`
+  and read by whichever replica takes the job (see :mod:`deployments.ocr.jobs`
   for when it is deleted);
 - ``page-0001.png``, ...: each page as decoded/rendered (word boxes are in these pixels);
 - ``searchable.pdf``: the searchable PDF, when requested.

@@ -5,7 +5,7 @@ Life of a job:
 
 1. ``submit`` checks the upload (type, pages, limits: bad input is a 4xx before anything
    is stored), writes its bytes to the shared Database (blob ``upload`` of the document,
-   :mod:`deployments.ocr_service.files`), creates the job row (``queued``) and the
+   :mod:`deployments.ocr.files`), creates the job row (``queued``) and the
    document row (``processing``), then enqueues a :class:`DocumentTask` on
    :data:`OCR_QUEUE` and answers 202. If the enqueue fails, the job and the document are
    failed with the reason, the blob is deleted and the error is raised.
@@ -13,15 +13,15 @@ Life of a job:
    a time) with a lease of ``ocr_job_lease_s``. While a job runs, a heartbeat renews the
    lease every third of it (``EventBus.extend``); if the renewal says another delivery
    took the task over, the job stops without writing anything more.
-3. A worker that stops (``OcrService.stop``: the replica's graceful shutdown) claims
-   nothing more and releases the tasks it runs (``EventBus.release``), without waiting
-   for the page in progress: another worker claims them at once. A worker that dies
-   (replica killed, node lost) never acks: its heartbeat stops, the lease runs out and
-   the task is delivered to another worker. Either way the next worker reads the upload
-   from the blob and resumes: the pages an earlier delivery finished are taken from their
-   checkpoints (:mod:`deployments.ocr_service.checkpoints`), the others are OCRed; the
-   interrupted delivery counts as an attempt, and progress events restart at page 0 on
-   ``jobs.<job id>``.
+3. A worker that stops (``OcrService.stop``: the replica's graceful shutdown; see
+   :mod:`deployments.ocr.worker`) claims nothing more and releases the tasks it runs
+   (``EventBus.release``), without waiting for the page in progress: another worker
+   claims them at once. A worker that dies (replica killed, node lost) never acks: its
+   heartbeat stops, the lease runs out and the task is delivered to another worker.
+   Either way the next worker reads the upload from the blob and resumes: the pages an
+   earlier delivery finished are taken from their checkpoints
+   (:mod:`deployments.ocr.checkpoints`), the others are OCRed; the interrupted delivery
+   counts as an attempt, and progress events restart at page 0 on ``jobs.<job id>``.
 4. Exactly once: the task names the document, and the document row says whether it is
    finished. A delivery of a task whose document already ``succeeded`` (the worker died
    between the row update and the ack) or ``failed`` only finishes the job and acks. The
@@ -44,13 +44,15 @@ waiting for a redelivery) and deleted as soon as the job ends, succeeded or fail
 unless ``ocr_keep_uploads`` is set (e.g. to reprocess documents later). The document
 row keeps the upload's size and content hash either way. Synchronous uploads are OCRed
 within the request and their bytes are never stored (their document holds a lease
-instead, see :mod:`deployments.ocr_service.service`).
+instead, see :mod:`deployments.ocr.service`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from actors.ocr.errors import OcrError
 
 OCR_QUEUE = "ocr.documents"
 
@@ -80,3 +82,12 @@ def interrupted_message(attempts: int) -> str:
 
 
 UPLOAD_GONE = "the uploaded file is no longer stored; upload the document again"
+REPLICA_STOPPED = "the replica processing this document stopped; upload it again"
+
+
+def failure_message(exc: BaseException) -> str:
+    """What a failed document or job records: a typed OCR error's message, else the
+    error's type and message."""
+    if isinstance(exc, OcrError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

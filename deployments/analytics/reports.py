@@ -21,8 +21,8 @@ from typing import Any
 
 from actors.analytics.errors import AnalyticsError
 from actors.analytics.report.engine import ReportConfig, ReportData, generate_report
-from deployments.analytics_service.progress import JobProgress
-from deployments.analytics_service.warehouse import load_transactions
+from deployments.analytics.progress import JobProgress
+from deployments.analytics.warehouse import load_transactions
 from storage.eventbus.base import EventBus, Task
 from storage.records.analytics import ReportRecord, Reports, Schedules
 from storage.records.jobs import Jobs

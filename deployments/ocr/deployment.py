@@ -6,11 +6,11 @@ Tesseract with ``OMP_THREAD_LIMIT=1``), so the replica's event loop stays respon
 Large documents are jobs on the EventBus queue: every replica runs the worker loop
 (started here, restarted by Serve's periodic `check_health`), so a job queued by one
 replica, handed back by a replica that shuts down, or left by one that died, is run by
-another (:mod:`deployments.ocr_service.jobs`). Page images and PDFs live in the shared Database,
+another (:mod:`deployments.ocr.jobs`). Page images and PDFs live in the shared Database,
 so any replica serves them. Serve scales the replicas on ongoing requests plus queued
-and running jobs (:mod:`deployments.ocr_service.scaling`); a replica that shuts down
-hands its jobs back at once. The replica itself reserves a quarter CPU for its
-bookkeeping; nothing is built at import time.
+and running jobs (:mod:`deployments.ocr.scaling`); a replica that shuts down
+hands its jobs back at once. The replica itself reserves a fraction of a CPU for its
+bookkeeping (config/replicas.py); nothing is built at import time.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import os
 from ray import serve
 from ray.serve import Deployment
 
+from config.replicas import OCR
 from config.settings import load_settings
-from deployments.ocr_service.scaling import ocr_autoscaling_policy
-from deployments.ocr_service.service import OcrService
+from deployments.ocr.service import OcrService
 from storage.stores import open_stores
 
 
@@ -52,9 +52,6 @@ class Ocr(OcrService):
             raise RuntimeError("the OCR job worker loop does not run")
 
 
-OcrDeployment: Deployment = serve.deployment(
-    name="Ocr", ray_actor_options={"num_cpus": 0.25},
-    autoscaling_config={"min_replicas": 1, "max_replicas": 2, "target_ongoing_requests": 2,
-                        "policy": {"policy_function": ocr_autoscaling_policy}},
-    max_ongoing_requests=8, graceful_shutdown_timeout_s=30, health_check_period_s=10,
-)(Ocr)
+OcrDeployment: Deployment = serve.deployment(name=OCR.name, **OCR.options())(Ocr)
+"""Replica settings: config/replicas.py (its autoscaling policy:
+:func:`deployments.ocr.scaling.ocr_autoscaling_policy`, named there by import path)."""

@@ -2,14 +2,14 @@
 
 Each role (clv, uplift, mmm, segments, propensity) maps to a registry name; by default
 the current version is loaded, or a pinned version (`pin`, used by `reconfigure`).
-Loaded versions are re-checked against the registry at most every `refresh_s`, so a
-model registered by training elsewhere is picked up by every replica.
+Loaded versions are re-checked against the registry at most every `refresh_s`
+(:class:`storage.records.models.VersionResolver`), so a model registered by training
+elsewhere is picked up by every replica.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,12 @@ from urllib.parse import unquote, urlparse
 
 from actors.analytics.errors import AnalyticsError, NotFittedError
 from actors.analytics.persistence import load_model
-from storage.records.models import ModelRegistry, ModelVersion
+from storage.records.models import (
+    ModelRegistry,
+    ModelVersion,
+    UnknownVersionError,
+    VersionResolver,
+)
 
 DEFAULT_NAMES: dict[str, str] = {
     "clv": "clv_cdnow",
@@ -49,8 +54,7 @@ class ModelSet:
         self.names = dict(DEFAULT_NAMES if names is None else names)
         self.pins: dict[str, int] = {}
         self._loaded: dict[str, Loaded] = {}
-        self._checked: dict[str, float] = {}
-        self._refresh_s = refresh_s
+        self._versions = VersionResolver(registry, refresh_s)
         self._lock = asyncio.Lock()
 
     def configure(self, names: dict[str, str] | None, pins: dict[str, int] | None) -> None:
@@ -61,27 +65,23 @@ class ModelSet:
         if names is not None:
             self.names = dict(names)
         self.pins = dict(pins or {})
-        self._checked.clear()
+        self._versions.forget()
 
     async def _wanted(self, role: str) -> ModelVersion | None:
-        name = self.names[role]
-        pin = self.pins.get(role)
-        if pin is None:
-            return await self._registry.current(name)
-        match = [v for v in await self._registry.versions(name) if v.version == pin]
-        if not match:
-            raise NotFittedError(f"model {name!r} has no version {pin}")
-        return match[0]
+        try:
+            return await self._versions.resolve(self.names[role], self.pins.get(role),
+                                                force=True)
+        except UnknownVersionError as exc:
+            raise NotFittedError(str(exc)) from exc
 
     async def get(self, role: str) -> Loaded:
         """The model for `role`; `NotFittedError` when none is registered."""
         if role not in self.names:
             raise AnalyticsError(f"unknown model role {role!r}")
         async with self._lock:
-            now = time.monotonic()
-            if role not in self._loaded or now - self._checked.get(role, 0.0) > self._refresh_s:
+            if role not in self._loaded or self._versions.due(self.names[role],
+                                                              self.pins.get(role)):
                 wanted = await self._wanted(role)
-                self._checked[role] = now
                 if wanted is None:
                     self._loaded.pop(role, None)
                 elif role not in self._loaded or self._loaded[role].version.id != wanted.id:
