@@ -47,9 +47,6 @@ KNOWN_BREAKS = {
     # The analytics replica runs training in a thread; the job system (issue 15, second
     # half) runs it as a Ray job instead.
     ("deployments/analytics/service.py", "training.analytics_train"),
-    # JobProgress belongs to the job system (storage/records/jobs.py), not to analytics.
-    ("deployments/ocr/service.py", "deployments.analytics.progress"),
-    ("deployments/ocr/worker.py", "deployments.analytics.progress"),
 }
 
 

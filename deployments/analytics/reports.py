@@ -21,11 +21,10 @@ from typing import Any
 
 from actors.analytics.errors import AnalyticsError
 from actors.analytics.report.engine import ReportConfig, ReportData, generate_report
-from deployments.analytics.progress import JobProgress
 from deployments.analytics.warehouse import load_transactions
 from storage.eventbus.base import EventBus, Task
 from storage.records.analytics import ReportRecord, Reports, Schedules
-from storage.records.jobs import Jobs
+from storage.records.jobs import JobProgress, Jobs
 from storage.warehouse.base import Warehouse
 
 REPORT_QUEUE = "analytics.reports"

@@ -42,11 +42,10 @@ from deployments.analytics.errors import (
     UnknownTableError,
 )
 from deployments.analytics.models import ModelSet
-from deployments.analytics.progress import JobProgress
 from deployments.analytics.reports import ReportWorker, jsonable, report_config
 from deployments.analytics.warehouse import table_exists
 from storage.records.analytics import Reports, Schedules
-from storage.records.jobs import Jobs
+from storage.records.jobs import JobProgress, Jobs
 from storage.records.models import ModelRegistry
 from storage.stores import Stores
 

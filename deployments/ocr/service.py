@@ -46,7 +46,6 @@ from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
 from actors.ocr.pdf_output import PdfPart
 from config.settings import Settings
-from deployments.analytics.progress import JobProgress
 from deployments.ocr import scaling
 from deployments.ocr import warehouse as wh
 from deployments.ocr.checkpoints import PageCheckpoints
@@ -55,7 +54,7 @@ from deployments.ocr.errors import UnknownDocumentError
 from deployments.ocr.files import PDF, UPLOAD, DocumentFiles, encode_png, page_name
 from deployments.ocr.jobs import OCR_QUEUE, DocumentTask, failure_message
 from deployments.ocr.worker import STOP_TIMEOUT_S, DocumentWorker
-from storage.records.jobs import Jobs
+from storage.records.jobs import JobProgress, Jobs, job_channel
 from storage.records.ocr import (
     DOCUMENT_JOB,
     DocumentRecord,
@@ -188,7 +187,7 @@ class OcrService:
         self.worker.wake()
         return {"async": True, "job_id": job.id, "document_id": doc_id,
                 "status": job.status.value, "pages": info["pages"],
-                "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}",
+                "status_url": f"/api/v1/jobs/{job.id}", "events_channel": job_channel(job.id),
                 "document_url": f"/api/v1/ocr/documents/{doc_id}"}
 
     async def _process(self, doc_id: str, data: bytes, options: OcrOptions,

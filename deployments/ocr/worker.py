@@ -16,7 +16,6 @@ from actors.ocr.errors import EngineInterruptedError, OcrError, OcrInputError
 from actors.ocr.models import DocumentResult
 from actors.ocr.options import OcrOptions
 from config.settings import Settings
-from deployments.analytics.progress import JobProgress
 from deployments.ocr.checkpoints import PageCheckpoints
 from deployments.ocr.files import UPLOAD, DocumentFiles
 from deployments.ocr.jobs import (
@@ -28,6 +27,7 @@ from deployments.ocr.jobs import (
     interrupted_message,
 )
 from storage.eventbus.base import EventBus, Task
+from storage.records.jobs import JobProgress
 from storage.records.ocr import DocumentRecord, DocumentStatus, OcrBlobs, OcrDocuments
 
 log = logging.getLogger("armillary.ocr")

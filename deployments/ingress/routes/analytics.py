@@ -16,6 +16,7 @@ from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
 from deployments.ingress.roles import ANALYSTS, ANYONE
+from storage.records.jobs import job_channel
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 Analyst = Annotated[Principal, Depends(require(ANALYSTS))]
@@ -62,7 +63,7 @@ async def import_transactions(
         await ctx.jobs.finish(job.id, error=exc.detail)
         raise
     return {"job_id": job.id, "status": job.status.value, "table": table,
-            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}",
+            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": job_channel(job.id),
             **started}
 
 
@@ -179,4 +180,4 @@ async def training(ctx: Context, principal: Analyst, body: TrainingRequest) -> d
         await ctx.jobs.finish(job.id, error=exc.detail)
         raise
     return {"job_id": job.id, "status": job.status.value,
-            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}"}
+            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": job_channel(job.id)}
