@@ -60,6 +60,7 @@ from deployments.ocr.checkpoints import PageCheckpoints
 from deployments.ocr.files import UPLOAD, DocumentFiles
 from storage.jobs import JobFailed, JobKind, JobRun, KindPolicy
 from storage.jobs.kinds import Result
+from storage.records.jobs import Job
 from storage.records.ocr import (
     DOCUMENT_JOB,
     DocumentRecord,
@@ -159,10 +160,11 @@ class DocumentJobs:
             return failure_message(exc)
         return None
 
-    async def on_end(self, run: JobRun, result: Result, error: str | None) -> None:
-        """Before the job ends: a failed job's document fails with it (unless final
-        already); the checkpoints go, and the upload unless it is kept."""
-        await self.end_document(DocumentTask.from_payload(run.payload).document_id, error)
+    async def on_end(self, job: Job, result: Result, error: str | None) -> None:
+        """Before the job ends (or the reaper fails it): a failed job's document fails
+        with it (unless final already); the checkpoints go, and the upload unless it is
+        kept."""
+        await self.end_document(str(job.params["document_id"]), error)
 
     async def end_document(self, doc_id: str, error: str | None) -> None:
         if error is not None:

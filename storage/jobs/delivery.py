@@ -108,5 +108,5 @@ async def end(kind: JobKind, run: JobRun, result: Result = None,
               error: str | None = None) -> None:
     """The job's final state: the kind's cleanup, then the row and its last event."""
     if kind.on_end is not None:
-        await kind.on_end(run, result, error)
+        await kind.on_end(run.job, result, error)
     await run.progress.finish(run.id, result, error)

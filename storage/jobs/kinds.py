@@ -70,8 +70,9 @@ class JobRun:
 
 Result = dict[str, Any] | None
 Handler = Callable[[JobRun], Awaitable[Result]]
-EndHook = Callable[[JobRun, Result, "str | None"], Awaitable[None]]
-"""``await on_end(run, result, error)``: before the job row ends (cleanup the kind owns)."""
+EndHook = Callable[[Job, Result, "str | None"], Awaitable[None]]
+"""``await on_end(job, result, error)``: before the job row ends, by its last delivery or
+by the reaper (cleanup the kind owns)."""
 
 
 def no_final(exc: BaseException) -> str | None:

@@ -77,10 +77,10 @@ class Reaper:
             reason = (f"the worker running it ({job.worker or 'unknown'}) stopped: its lease "
                       f"ran out ({_at(job.lease_until)}) and no worker took the job again")
             if job.payload is None:
-                out += await self._fail(job, f"orphaned by a restart: {reason}; it cannot "
+                out += await self._fail(kind, job, f"orphaned by a restart: {reason}; it cannot "
                                              "be run again (submit it again)")
             elif job.attempts >= policy.max_attempts:
-                out += await self._fail(job, f"{kind.interrupted(job.attempts + 1)}; "
+                out += await self._fail(kind, job, f"{kind.interrupted(job.attempts + 1)}; "
                                              f"last time {reason}")
             else:
                 out += await self._requeue(kind, job, f"re-queued after attempt "
@@ -99,7 +99,7 @@ class Reaper:
         out = []
         for job in stale:
             if job.payload is None:
-                out += await self._fail(job, "orphaned by a restart: it was queued before "
+                out += await self._fail(kind, job, "orphaned by a restart: it was queued before "
                                              "the job system and its task is gone; submit "
                                              "it again")
             else:
@@ -114,8 +114,13 @@ class Reaper:
         await self.progress.notice(job.id, JobStatus.QUEUED.value, reason)
         return [Reaped(job.id, "requeued", reason)]
 
-    async def _fail(self, job: Job, reason: str) -> list[Reaped]:
+    async def _fail(self, kind: JobKind, job: Job, reason: str) -> list[Reaped]:
         if not await self.jobs.fail_orphan(job, reason):
             return []
+        if kind.on_end is not None:  # the kind's cleanup, as at the end of a delivery
+            try:
+                await kind.on_end(job, None, reason)
+            except Exception:
+                log.exception("job %s: the cleanup of its kind failed", job.id)
         await self.progress.notice(job.id, JobStatus.FAILED.value, reason)
         return [Reaped(job.id, "failed", reason)]

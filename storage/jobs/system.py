@@ -43,10 +43,12 @@ class JobSystem:
         what its handler needs is stored."""
         return await self.submitter.create(kind, owner, params, payload, limited=limited)
 
-    async def enqueue(self, job: Job) -> None:
-        """Queue the job's task and wake this process's worker."""
+    async def enqueue(self, job: Job, *, wake: bool = True) -> None:
+        """Queue the job's task and wake this process's worker (which starts it; not
+        from the worker's own chores, after which it claims anyway)."""
         await self.submitter.enqueue(job)
-        self.worker.wake()
+        if wake:
+            self.worker.wake()
 
     async def submit(self, kind: str, owner: str, params: dict[str, Any],
                      payload: dict[str, Any] | None = None, *, limited: bool = True) -> Job:

@@ -12,3 +12,13 @@ ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN notice TEXT;
 CREATE INDEX jobs_status_kind ON jobs (status, kind);
 CREATE INDEX jobs_owner_status ON jobs (owner, status);
+-- A job's input that its handler reads on any worker (an analytics import's upload),
+-- deleted when the job ends. BYTEA: see 0040_ocr_blobs.sql.
+CREATE TABLE job_blobs (
+    job_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    bytes BIGINT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (job_id, name)
+);

@@ -55,15 +55,10 @@ async def import_transactions(
     data = await file.read()
     if not data:
         raise ApiError(400, f"{name} is empty")
-    job = await ctx.jobs.create("analytics.import", principal.id,
-                                {"filename": name, "table": table, "bytes": len(data)})
-    try:
-        started = await ctx.analytics.start_import(job.id, data, name, table, fmt)
-    except ApiError as exc:
-        await ctx.jobs.finish(job.id, error=exc.detail)
-        raise
-    return {"job_id": job.id, "status": job.status.value, "table": table,
-            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": job_channel(job.id),
+    started = await ctx.analytics.start_import(principal.id, data, name, table, fmt)
+    job_id = started.pop("job_id")
+    return {"job_id": job_id, "status": started.pop("status"), "table": table,
+            "status_url": f"/api/v1/jobs/{job_id}", "events_channel": job_channel(job_id),
             **started}
 
 
@@ -167,7 +162,7 @@ async def models(ctx: Context, _: Anyone) -> dict[str, Any]:
 
 class TrainingRequest(BaseModel):
     quick: bool = False
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
 @router.post("/training", status_code=202)

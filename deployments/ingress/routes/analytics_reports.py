@@ -31,7 +31,7 @@ class ReportOptions(BaseModel):
 
     table: str = Field("transactions", pattern=TABLE)
     title: str = Field("Marketing analytics report", min_length=1, max_length=200)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     as_of: str | None = Field(None, pattern=DATE)
     calibration_end: str | None = Field(None, pattern=DATE)
     holdout_days: int = Field(91, ge=0, le=3650)
