@@ -45,8 +45,9 @@ class AnalyticsClient(ServiceClient):
     async def model_versions(self) -> dict[str, Any]:
         return dict(await self._call("model_versions"))
 
-    async def start_training(self, job_id: str, quick: bool = False, seed: int = 0) -> None:
-        await self._call("start_training", job_id, quick, seed)
+    async def start_training(self, owner: str, quick: bool = False, seed: int = 0
+                             ) -> dict[str, Any]:
+        return dict(await self._call("start_training", owner, quick, seed))
 
     async def request_report(self, owner: str, table: str, options: dict[str, Any]) -> str:
         return str(await self._call("request_report", owner, table, options))

@@ -19,7 +19,6 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,16 +46,17 @@ from deployments.analytics.reports import (
     jsonable,
     report_config,
 )
+from deployments.analytics.training import TRAINING_JOB, TrainingJobs
 from deployments.analytics.warehouse import table_exists
 from storage.jobs import Chore, JobSystem
 from storage.jobs.kinds import failure_message
+from storage.jobs.tasks import ProcessTasks, TaskRunner
 from storage.records.analytics import Reports, Schedules
 from storage.records.jobs import Job, JobBlobs
 from storage.records.models import ModelRegistry
 from storage.stores import Stores
 
 log = logging.getLogger("armillary.analytics")
-TRAINING_JOB = "analytics.training"
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 class AnalyticsService:
     def __init__(self, settings: Settings, stores: Stores, *,
-                 model_names: dict[str, str] | None = None) -> None:
+                 model_names: dict[str, str] | None = None,
+                 tasks: TaskRunner | None = None) -> None:
+        """``tasks``: where training runs (default: a child process; the Serve
+        deployment passes Ray tasks with the batch resources)."""
         self.settings = settings
         self.stores = stores
         db = stores.database
@@ -83,7 +86,7 @@ class AnalyticsService:
         self.blobs = JobBlobs(db)
         self.consumer = f"analytics-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._segments: dict[tuple[str, str | None], Segmented] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self.tasks = tasks or ProcessTasks()
         self._wire_jobs()
 
     def _wire_jobs(self) -> None:
@@ -91,9 +94,11 @@ class AnalyticsService:
         self.report_jobs = ReportJobs(self.stores.warehouse, self.reports,
                                       self.settings.data_dir / "reports",
                                       lambda: self.settings.analytics_report_lease_s)
+        self.training_jobs = TrainingJobs(lambda: self.settings, self.registry, self.models,
+                                          self.tasks)
+        kinds = [self.import_jobs.kind(), self.report_jobs.kind(), self.training_jobs.kind()]
         self.job_system = JobSystem(
-            self.stores.database, self.stores.eventbus,
-            [self.import_jobs.kind(), self.report_jobs.kind()], consumer=self.consumer,
+            self.stores.database, self.stores.eventbus, kinds, consumer=self.consumer,
             poll_s=lambda: self.settings.analytics_worker_poll_s,
             reap_s=lambda: self.settings.job_reap_s,
             user_limit=lambda: self.settings.job_user_max_active,
@@ -103,23 +108,7 @@ class AnalyticsService:
         self.progress = self.job_system.progress
         self.worker = self.job_system.worker
 
-    # -- background work -------------------------------------------------------------
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _run_job(self, job_id: str, work: Coroutine[Any, Any, dict[str, Any]]) -> None:
-        try:
-            result = await work
-        except AnalyticsError as exc:
-            await self.progress.finish(job_id, error=str(exc))
-        except Exception as exc:
-            log.exception("analytics job %s failed", job_id)
-            await self.progress.finish(job_id, error=f"{type(exc).__name__}: {exc}")
-        else:
-            await self.progress.finish(job_id, result)
+    # -- the job worker (storage.jobs.worker) ----------------------------------------
 
     def start_worker(self) -> bool:
         """Start the job worker loop on the running event loop (idempotent); returns
@@ -127,14 +116,9 @@ class AnalyticsService:
         return self.worker.start()
 
     async def stop(self) -> None:
-        """Stop the worker loop (its jobs are handed back) and any background task."""
+        """Stop the worker loop (its jobs are handed back) and the training processes."""
         await self.worker.stop()
-        tasks = list(self._background)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.tasks.close()
 
     async def work_once(self, consumer: str | None = None) -> bool:
         """Claim one queued job task and run it to its end here (tests, tools); False
@@ -350,24 +334,10 @@ class AnalyticsService:
 
     # -- training --------------------------------------------------------------------
 
-    async def start_training(self, job_id: str, quick: bool = False, seed: int = 0) -> None:
-        """Fit every model as Ray tasks, register the artifacts, serve the new versions."""
-        from training.analytics_train import DEFAULT_DATA
-
-        data_dir = self.settings.analytics_training_data or DEFAULT_DATA
-        if not data_dir.is_dir():
-            raise BadUploadError(f"training data not found at {data_dir}")
-        self._spawn(self._run_job(job_id, self._train(job_id, data_dir, quick, seed)))
-
-    async def _train(self, job_id: str, data_dir: Path, quick: bool,
-                     seed: int) -> dict[str, Any]:
-        from training.analytics_train import register_summary, train_all
-
-        await self.progress.step(job_id, "fitting", 0, 2)
-        out = self.settings.data_dir / "models" / "analytics"
-        summary = await asyncio.to_thread(train_all, data_dir, out, seed, quick,
-                                          self.settings.analytics_task_cpus)
-        await self.progress.step(job_id, "registering", 1, 2)
-        versions = await register_summary(self.registry, summary)
-        self.models.configure(None, self.models.pins)
-        return {"models": versions, "wall_seconds": summary["wall_seconds"]}
+    async def start_training(self, owner: str, quick: bool = False, seed: int = 0
+                             ) -> dict[str, Any]:
+        """Queue a training job (request checked first; within the job limits): every
+        model fitted off this process (:mod:`deployments.analytics.training`)."""
+        job = await self.job_system.submit(TRAINING_JOB, owner, {"quick": quick, "seed": seed},
+                                           self.training_jobs.payload(quick, seed))
+        return {"job_id": job.id, "status": job.status.value}

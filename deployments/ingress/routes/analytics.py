@@ -168,11 +168,7 @@ class TrainingRequest(BaseModel):
 @router.post("/training", status_code=202)
 async def training(ctx: Context, principal: Analyst, body: TrainingRequest) -> dict[str, Any]:
     """Fit every analytics model as Ray tasks and register the new versions (job)."""
-    job = await ctx.jobs.create("analytics.training", principal.id, body.model_dump())
-    try:
-        await ctx.analytics.start_training(job.id, body.quick, body.seed)
-    except ApiError as exc:
-        await ctx.jobs.finish(job.id, error=exc.detail)
-        raise
-    return {"job_id": job.id, "status": job.status.value,
-            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": job_channel(job.id)}
+    started = await ctx.analytics.start_training(principal.id, body.quick, body.seed)
+    job_id = started["job_id"]
+    return {"job_id": job_id, "status": started["status"],
+            "status_url": f"/api/v1/jobs/{job_id}", "events_channel": job_channel(job_id)}
