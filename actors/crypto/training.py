@@ -81,6 +81,14 @@ def fold_layout(rows: int, config: QuickTrainConfig) -> WalkForwardConfig:
     )
 
 
+def _flat_metrics(backtest: dict[str, Any] | None) -> dict[str, Any]:
+    """The walk-forward scores of the model and of persistence, as ``wf_<who>_<metric>``."""
+    if backtest is None:
+        return {}
+    return {f"wf_{who}_{key}": value for who in (MODEL_KEY, "persistence")
+            for key, value in backtest["metrics"][who].items() if key != "model"}
+
+
 def train_artifact(
     candles: pd.DataFrame,
     *,
@@ -111,23 +119,10 @@ def train_artifact(
         )
         backtest = report_to_dict(report)
     model = factory().fit(data, sentiment)
-    flat = {}
-    if backtest is not None:
-        for who in (MODEL_KEY, "persistence"):
-            for key, value in backtest["metrics"][who].items():
-                if key != "model":
-                    flat[f"wf_{who}_{key}"] = value
     out = Path(out_dir)
-    model.save(
-        out,
-        metrics=flat,
-        extra={
-            "code_version": code_version,
-            "data_source": source,
-            "trained_rows": len(data),
-            "train_config": asdict(config),
-        },
-    )
+    model.save(out, metrics=_flat_metrics(backtest), extra={
+        "code_version": code_version, "data_source": source, "trained_rows": len(data),
+        "train_config": asdict(config)})
     if backtest is not None:
         write_backtest(out, backtest)
     name = model_name(symbol, interval, config.horizon)

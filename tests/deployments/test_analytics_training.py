@@ -3,8 +3,9 @@
 - The fits run in processes other than the service's (a child process here; Ray tasks
   with the batch resources in the Ray test), the versions are registered and served.
 - A second training job of the same user while one is queued or running: 429 with a
-  message, and no job created; bad requests (seed out of range, no training data): 4xx
-  before any job exists.
+  message, and no job created; bad requests (seed out of range, no training data, an
+  upload without the required columns, a report seed numpy cannot take): 4xx before any
+  job exists.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from actors.analytics.errors import AnalyticsError
 from actors.analytics.training import fit_clv
 from config.settings import Settings
 from deployments.analytics.service import AnalyticsService
@@ -107,6 +109,21 @@ def test_training_limits_and_validation_come_before_the_job(env: Env) -> None:
     assert again.status_code == 202, again.text
     assert wait_for_job(env.get, again.json()["job_id"], timeout_s=180)["status"] == \
         "succeeded"
+
+
+def test_bad_import_and_report_requests_create_no_job(env: Env) -> None:
+    bad_upload = env.api.client.post(
+        f"{A}/imports", headers=env.headers,
+        files={"file": ("tx.csv", b"who,when\n1,2011-01-01\n", "text/csv")})
+    assert bad_upload.status_code == 400, bad_upload.text
+    assert "missing required column" in bad_upload.json()["detail"]
+    huge_seed = env.api.client.post(f"{A}/reports", headers=env.headers,
+                                    json={"seed": 99999999999999999999999999})
+    assert huge_seed.status_code == 422, huge_seed.text
+    with pytest.raises(AnalyticsError, match="seed must be an integer"):  # past the route too
+        env.api.run(env.service.request_report, "someone", "transactions",
+                    {"seed": 2**40})
+    assert env.job_count() == 0
 
 
 @pytest.mark.ray
