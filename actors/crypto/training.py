@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from actors.crypto.errors import InsufficientDataError
+from actors.crypto.errors import CryptoError, InsufficientDataError
 from actors.crypto.features import FeatureConfig
 from actors.crypto.registry import MODEL_KEY, model_name, report_to_dict, write_backtest
 from actors.crypto.sequence import SequenceConfig, SequenceForecaster
@@ -44,6 +44,23 @@ class QuickTrainConfig:
     test_size: int = 250
     seed: int = 0
     sentiment: bool = False
+
+    @classmethod
+    def checked(cls, values: dict[str, Any]) -> QuickTrainConfig:
+        """The config with ``values`` changed; unknown fields, values of another type
+        than the default's and negative numbers (zero: only folds, seed) are refused."""
+        defaults = asdict(cls())
+        unknown = sorted(set(values) - set(defaults))
+        if unknown:
+            raise CryptoError(f"unknown training config fields {unknown}")
+        for key, value in values.items():
+            kind = type(defaults[key])
+            if key == "last_rows" and value is None:
+                continue
+            minimum = 0 if key in ("folds", "seed") else 1
+            if type(value) is not kind or (kind is int and value < minimum):
+                raise CryptoError(f"training config {key}={value!r} is not a valid {kind.__name__}")
+        return cls(**{**defaults, **values})
 
     def sequence_config(self) -> SequenceConfig:
         return SequenceConfig.from_dict(

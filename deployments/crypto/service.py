@@ -152,16 +152,18 @@ class CryptoService:
 
     async def train(self, owner: str, symbol: str, horizon: object | None = None, *,
                     source: dict[str, Any] | None = None, wait_for_history: bool = False,
-                    limited: bool = True) -> dict[str, Any]:
+                    config: dict[str, Any] | None = None, limited: bool = True
+                    ) -> dict[str, Any]:
         """Queue a training job for the model of ``symbol`` and ``horizon`` (checked now:
-        served symbols and horizons only) on the newest stored candles; ``limited``: within
-        the job limits (the suite's own bootstrap is not)."""
+        served symbols and horizons only) on the newest stored candles; ``config``: fields
+        of the quick model to change; ``limited``: within the job limits (the suite's own
+        bootstrap is not)."""
         canonical, h, name = self.config.request(symbol, horizon)
         source = source or {"kind": "store"}
-        job = await self.job_system.submit(
-            TRAIN_JOB, owner, {"model": name, "source": source},
-            training_payload(canonical, self.config.interval, h, source,
-                             wait_for_history=wait_for_history), limited=limited)
+        payload = training_payload(canonical, self.config.interval, h, source,
+                                   wait_for_history=wait_for_history, config=config)
+        job = await self.job_system.submit(TRAIN_JOB, owner, {"model": name, "source": source},
+                                           payload, limited=limited)
         return {"job_id": job.id, "status": job.status.value, "model": name}
 
     async def close(self) -> None:

@@ -39,11 +39,13 @@ HISTORY_WAIT_S = 900.0
 
 def training_payload(symbol: str, interval: str, horizon: int, source: dict[str, Any],
                      rows: int = TRAIN_ROWS, wait_for_history: bool = False,
-                     config: QuickTrainConfig | None = None) -> dict[str, Any]:
-    """A training job's payload (``config``: default the quick model of ``horizon``)."""
-    config = config or QuickTrainConfig(horizon=horizon)
+                     config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A training job's payload; ``config`` changes fields of the quick model of
+    ``horizon`` (`QuickTrainConfig`: smaller models for tests and tools); unknown or bad
+    fields are a `CryptoError` now (422), not a failed job later."""
+    quick = QuickTrainConfig.checked({**(config or {}), "horizon": horizon})
     return {"symbol": symbol, "interval": interval, "rows": rows, "source": source,
-            "config": asdict(config), "wait_for_history": wait_for_history}
+            "config": asdict(quick), "wait_for_history": wait_for_history}
 
 
 class CryptoTraining:

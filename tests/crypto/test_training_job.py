@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from dataclasses import asdict
 
 import pytest
 
-from actors.crypto.errors import InvalidHorizonError, UnknownSymbolError
+from actors.crypto.errors import CryptoError, InvalidHorizonError, UnknownSymbolError
 from actors.crypto.registry import TRAIN_JOB, model_name
 from deployments.crypto.errors import ModelTrainingError
 from deployments.crypto.service import CryptoService
-from deployments.crypto.training import training_payload
 from storage.records.jobs import Job
 from tests.crypto.models import SYMBOL, tiny_config, tiny_models
 
@@ -37,9 +37,10 @@ async def test_training_job_trains_elsewhere_and_the_model_is_served(
 ) -> None:
     service = make_service()
     await service.data.write_candles(tiny_models().history, SYMBOL, "1h", "test")
-    job = await service.job_system.submit(
-        TRAIN_JOB, "ann", {"model": NAME, "source": {"kind": "test"}},
-        training_payload(SYMBOL, "1h", 1, {"kind": "test"}, config=tiny_config(0)))
+    started = await service.train("ann", SYMBOL, 1, source={"kind": "test"},
+                                  config=asdict(tiny_config(0)))
+    job = await service.job_system.jobs.get(started["job_id"])
+    assert job is not None and job.kind == TRAIN_JOB
     with pytest.raises(ModelTrainingError, match=f"being trained.*job {job.id}"):
         await service.predict(SYMBOL)
     done = await _ended(service, job.id)
@@ -59,6 +60,10 @@ async def test_training_requests_are_checked_before_a_job_exists(
         await service.train("ann", "DOGE/USDT")
     with pytest.raises(InvalidHorizonError):
         await service.train("ann", SYMBOL, 7)
+    with pytest.raises(CryptoError, match="units='many' is not a valid int"):
+        await service.train("ann", SYMBOL, 1, config={"units": "many"})
+    with pytest.raises(CryptoError, match="unknown training config fields"):
+        await service.train("ann", SYMBOL, 1, config={"layers": 9})
     assert await service.job_system.jobs.count_active() == 0
     started = await service.train("ann", SYMBOL, 1)  # no candles stored
     assert started["model"] == NAME
