@@ -7,11 +7,15 @@ After the Serve app is up (nothing here runs at import time, nothing blocks the 
    and the Warehouse — all but its newest ``TAIL`` candles. Without ``../shared`` a random-walk
    series is generated instead, written to ``<data_dir>/crypto/synthetic_BTC_USDT_1h.csv`` with a
    banner saying so, and stored with ``source = "synthetic"``;
-2. **first model** (a Ray task; TensorFlow on one thread): for every served horizon with no
-   current model (or only one older than ``crypto_max_model_age_s``), a ``crypto-train`` job
-   trains the small quick model on the newest stored candles, backtests it walk-forward and
-   registers it. Until it is registered the prediction route answers 503 "being trained ...
-   (job id)"; the model and every prediction say when the data was synthetic;
+2. **first model** (a job of the job system): for every served horizon with no current model
+   (or only one older than ``crypto_max_model_age_s``), the Crypto deployment is asked for a
+   ``crypto-train`` job (`CryptoService.train`, through its handle); its worker loop waits
+   for the history import to finish, then trains the small quick model on the newest stored
+   candles as a Ray task with a batch slot (TensorFlow on one thread), backtests it
+   walk-forward and registers it. Until it is registered the prediction route answers 503
+   "being trained ... (job id)"; the model and every prediction say when the data was
+   synthetic. A job a stopped suite left behind is re-queued or failed by the job system's
+   reaper;
 3. **market feed** (a Ray actor): replays the held-back candles after the newest stored one at
    ``crypto_replay_speed`` (default an hourly candle every 10 s), so new candles — and real-time
    predictions on the WebSocket — keep coming; ``crypto_feed=live`` polls a ccxt exchange instead
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from config.workloads import ACTOR_SLOTS, batch_options, batch_task_options
+from config.workloads import batch_task_options
 
 SYMBOL = "BTC/USDT"
 SHARED_FILE = ("data", "crypto", "ohlcv", "Binance_BTCUSDT_1h.csv")
@@ -36,6 +40,7 @@ TAIL = 1000
 SYNTHETIC_ROWS = 4000
 TRAIN_ROWS = 3000
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TRAINING_CHECK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -122,62 +127,31 @@ async def _due_models(settings: Settings, plan_: Plan) -> dict[int, str]:
         await db.close()
 
 
-async def _queue_jobs(settings: Settings, plan_: Plan, due: dict[int, str]) -> dict[int, str]:
-    from actors.crypto.registry import TRAIN_JOB
-    from storage.records.jobs import Jobs, JobStatus
+def _submit_training(plan_: Plan, due: dict[int, str]) -> dict[int, str]:
+    """Horizon → id of the training job the Crypto deployment queued for it (the suite's
+    own work: outside the job limits)."""
+    from ray import serve
+
+    from cluster.local import APP_NAME
+
+    crypto = serve.get_deployment_handle("Crypto", app_name=APP_NAME)
+    return {h: crypto.train.remote("system", plan_.symbol, h, source=plan_.source,
+                                   wait_for_history=True, limited=False
+                                   ).result(timeout_s=60)["job_id"] for h in due}
+
+
+async def _ended_jobs(settings: Settings, job_ids: list[str]) -> list[Any]:
+    """The jobs among ``job_ids`` that have ended (their rows)."""
+    from storage.records.jobs import Jobs
     from storage.registry import open_backend
 
     db = open_backend("database", settings.url("database"))
     await db.connect()
     try:
-        jobs = Jobs(db)
-        for job in await jobs.list(TRAIN_JOB, 100):  # left running by a suite that stopped
-            if job.owner == "system" and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-                await jobs.finish(job.id, error="interrupted: the suite stopped before it ended")
-        return {h: (await jobs.create(TRAIN_JOB, "system", {"model": name,
-                                                            "source": plan_.source})).id
-                for h, name in due.items()}
+        jobs = [await Jobs(db).get(job_id) for job_id in job_ids]
+        return [job for job in jobs if job is not None and not job.active]
     finally:
         await db.close()
-
-
-async def _train(plan_: Plan, jobs: dict[int, str]) -> list[dict[str, Any]]:
-    from actors.crypto.stores import CryptoStores
-    from config.settings import load_settings
-    from storage.records.jobs import Jobs
-    from storage.stores import open_stores
-    from training.crypto_train import QuickTrainConfig, train_and_register
-
-    settings = load_settings()
-    stores = open_stores(settings, via_ray=True)
-    await stores.database.connect()
-    data = CryptoStores(stores.timeseries, stores.warehouse)
-    out = []
-    try:
-        candles = await data.read_candles(plan_.symbol, plan_.interval, last=TRAIN_ROWS)
-        for h, job_id in jobs.items():
-            record = await train_and_register(
-                settings, stores.database, candles, symbol=plan_.symbol,
-                interval=plan_.interval, config=QuickTrainConfig(horizon=h),
-                source={**plan_.source, "rows": len(candles)}, job_id=job_id,
-            )
-            out.append(record)
-    except Exception as exc:
-        for job_id in jobs.values():
-            job = await Jobs(stores.database).get(job_id)
-            if job is not None and job.error is None and job.result is None:
-                await Jobs(stores.database).finish(job_id, error=f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        await stores.database.close()
-    return out
-
-
-def train_models(
-    plan_: Plan, jobs: dict[int, str], _history: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Ray task: train and register the due models (after the history is stored)."""
-    return asyncio.run(_train(plan_, jobs))
 
 
 class CryptoBootstrap:
@@ -187,7 +161,8 @@ class CryptoBootstrap:
         self.settings = settings
         self.plan = plan(settings)
         self._history: Any = None
-        self._training: Any = None
+        self._training: list[str] = []
+        self._next_check = 0.0
         self._feed_run: Any = None
         self.feed: Any = None
 
@@ -205,9 +180,8 @@ class CryptoBootstrap:
             **batch_task_options(cluster)).remote(p)
         due = asyncio.run(_due_models(s, p))
         if due:
-            jobs = asyncio.run(_queue_jobs(s, p, due))
-            self._training = ray.remote(train_models).options(
-                **batch_options(ACTOR_SLOTS, cluster)).remote(p, jobs, self._history)
+            jobs = _submit_training(p, due)
+            self._training = list(jobs.values())
             _say(f"no current model for {', '.join(due.values())}: training a small LSTM on "
                  f"{what} in the background (job {', '.join(jobs.values())}); the prediction "
                  "route answers 503 until it is registered (about a minute or two)")
@@ -232,8 +206,8 @@ class CryptoBootstrap:
         """Report finished steps (called every half second; never blocks)."""
         import ray
 
-        for attr, label in (("_history", "history"), ("_training", "training"),
-                            ("_feed_run", "market feed")):
+        self._poll_training()
+        for attr, label in (("_history", "history"), ("_feed_run", "market feed")):
             ref = getattr(self, attr)
             if ref is None:
                 continue
@@ -248,18 +222,31 @@ class CryptoBootstrap:
                 continue
             _say(_summary(label, result))
 
+    def _poll_training(self) -> None:
+        """Report the training jobs that ended (their rows, looked at every few seconds)."""
+        if not self._training or time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + TRAINING_CHECK_S
+        try:
+            ended = asyncio.run(_ended_jobs(self.settings, self._training))
+        except Exception as exc:
+            _say(f"could not read the training jobs: {_first_line(exc)}")
+            return
+        for job in ended:
+            self._training.remove(job.id)
+            if job.error is not None:
+                _say(f"training job {job.id} failed: {job.error}")
+            else:
+                synthetic = ", SYNTHETIC data" if self.plan.synthetic else ""
+                _say(f"registered {job.result['model']} v{job.result['version']} "
+                     f"(job {job.id}{synthetic})")
+
 
 def _summary(label: str, result: Any) -> str:
     if label == "history":
         if result["imported"]:
             return f"history stored: {result['imported']} candles up to {result['history_end']}"
         return f"history already stored ({result['rows']} candles up to {result['history_end']})"
-    if label == "training":
-        return "; ".join(
-            f"registered {r['name']} v{r['version']} (walk-forward: {r['metrics'].get('skill')}"
-            + (", SYNTHETIC data" if r["data_range"].get("synthetic") else "") + ")"
-            for r in result
-        )
     return f"market feed {result['state']} after {result['candles']} candle(s)" + (
         f": {result['error']}" if result.get("error") else "")
 

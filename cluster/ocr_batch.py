@@ -32,11 +32,10 @@ import pyarrow.parquet as pq
 
 from actors.ocr.options import OcrOptions
 from config.settings import Settings
-from deployments.analytics.progress import JobProgress
 from deployments.ocr.warehouse import load_batch_pages
 from storage.database.base import Database
 from storage.eventbus.base import EventBus
-from storage.records.jobs import Job, Jobs, JobStatus
+from storage.records.jobs import Job, JobProgress, Jobs, JobStatus
 from storage.records.ocr import BATCH_JOB
 from storage.records.users import Users
 from storage.stores import open_store

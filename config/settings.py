@@ -125,6 +125,16 @@ class Settings(BaseSettings):
     gateway_http_port: int = Field(8080, gt=0, lt=65_536)
     gateway_https_port: int = Field(8443, gt=0, lt=65_536)
 
+    # the job system (storage/jobs): limits on queued + running jobs, checked at submit (429)
+    job_user_max_active: int = Field(20, ge=1)
+    """Jobs of every kind one user may have queued or running at the same time."""
+    job_training_user_max_active: int = Field(1, ge=1)
+    """Training jobs of one kind (analytics, crypto) one user may have queued or running."""
+    job_training_max_active: int = Field(2, ge=1)
+    """Training jobs of one kind queued or running at the same time, all users together."""
+    job_reap_s: float = Field(30.0, gt=0)
+    """How often every job worker looks for jobs orphaned by a restart (and at its start)."""
+
     # marketing analytics
     analytics_report_lease_s: float = Field(900.0, gt=0)
     """Lease of a claimed report task; an unacked task is redelivered after it."""

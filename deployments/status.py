@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from storage.jobs.errors import JobLimitError
+
 
 @dataclass(frozen=True)
 class Status:
@@ -33,3 +35,8 @@ def status_of(table: ErrorTable, exc: BaseException) -> Status | None:
         if found is not None:
             return found
     return None
+
+
+JOB_ERRORS: ErrorTable = {JobLimitError: Status(429, JobLimitError.retry_after_s)}
+"""The job system's errors, in the table of every service that submits jobs: a submission
+over a limit on queued and running jobs."""

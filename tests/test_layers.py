@@ -43,14 +43,7 @@ SERVICES = ("analytics", "crypto", "echo", "ocr")
 SHAPE = ("__init__.py", "client.py", "deployment.py", "errors.py", "service.py")
 DEPLOYMENTS_ROOT = {"__init__.py", "app.py", "status.py"}
 
-KNOWN_BREAKS = {
-    # The analytics replica runs training in a thread; the job system (issue 15, second
-    # half) runs it as a Ray job instead.
-    ("deployments/analytics/service.py", "training.analytics_train"),
-    # JobProgress belongs to the job system (storage/records/jobs.py), not to analytics.
-    ("deployments/ocr/service.py", "deployments.analytics.progress"),
-    ("deployments/ocr/worker.py", "deployments.analytics.progress"),
-}
+KNOWN_BREAKS: set[tuple[str, str]] = set()
 
 
 def modules() -> Iterator[tuple[str, ast.Module]]:

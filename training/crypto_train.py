@@ -9,150 +9,49 @@ One fixed, small configuration (no search): the training *procedure* is first ju
 walk-forward backtest on the newest data (retrained per fold, scored out of sample against
 persistence), then the model is fitted on all the data, saved as a versioned artifact under
 ``<data_dir>/artifacts/crypto/<name>/`` with its ``backtest.json``, and registered as the
-current version of ``crypto-<symbol>-<interval>-h<horizon>``. ``make run`` runs it as a Ray
-task on first start; ``training.crypto_tune --register`` is the searched alternative. It works
-as a Ray job too (``ray job submit -- python -m training.crypto_train ...``).
+current version of ``crypto-<symbol>-<interval>-h<horizon>``, in this process (the training
+itself: :mod:`actors.crypto.training`); its job row is held with a lease while it runs. On
+first start ``armillary up`` asks the crypto service for the same training as a job instead
+(:mod:`deployments.crypto.training`); ``training.crypto_tune --register`` is the searched
+alternative. It works as a Ray job too (``ray job submit -- python -m
+training.crypto_train ...``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from actors.crypto.csv_import import import_ohlcv
-from actors.crypto.errors import CryptoError, InsufficientDataError
-from actors.crypto.features import FeatureConfig
+from actors.crypto.errors import CryptoError
 from actors.crypto.registry import (
-    MODEL_KEY,
     TRAIN_JOB,
     model_name,
     new_artifact_dir,
     register_artifact,
-    report_to_dict,
-    write_backtest,
 )
-from actors.crypto.sequence import SequenceConfig, SequenceForecaster
-from actors.crypto.symbols import format_interval, normalize_symbol, parse_interval
+from actors.crypto.symbols import normalize_symbol
 from actors.crypto.synthetic import SYNTHETIC, synthetic_candles
-from actors.crypto.walkforward import WalkForwardConfig, walk_forward
+from actors.crypto.training import QuickTrainConfig, code_version, train_artifact
 from config.settings import Settings, load_settings
 from storage.database.base import Database
+from storage.jobs.holding import holding
 from storage.records.jobs import Jobs
-from storage.records.models import ModelRegistry
+from storage.records.models import ModelRegistry, ModelVersion
 
 log = logging.getLogger("armillary.crypto.train")
-
-
-@dataclass(frozen=True)
-class QuickTrainConfig:
-    """A small, fixed model that trains in about a minute on two shared cores."""
-
-    horizon: int = 1
-    last_rows: int | None = 3000
-    architecture: str = "lstm"
-    window: int = 24
-    units: int = 16
-    epochs: int = 3
-    folds: int = 2
-    test_size: int = 250
-    seed: int = 0
-    sentiment: bool = False
-
-    def sequence_config(self) -> SequenceConfig:
-        return SequenceConfig.from_dict(
-            {
-                "architecture": self.architecture,
-                "window": self.window,
-                "units": self.units,
-                "epochs": self.epochs,
-                "seed": self.seed,
-                "threads": 1,
-            }
-        )
-
-
-@dataclass(frozen=True)
-class TrainedArtifact:
-    artifact_dir: Path
-    name: str
-    backtest: dict[str, Any] | None
-    metadata: dict[str, Any]
-
-
-def fold_layout(rows: int, config: QuickTrainConfig) -> WalkForwardConfig:
-    """The walk-forward folds for ``rows`` candles: ``config.folds`` test blocks at the end,
-    shrunk when the data is short (each fold keeps at least 60 % of the rows for training)."""
-    usable = rows - config.horizon
-    test = min(config.test_size, max(10, int(usable * 0.4) // max(config.folds, 1)))
-    initial = usable - config.folds * test
-    if initial < 100:
-        raise InsufficientDataError(
-            f"{rows} candles are too few for a {config.folds}-fold walk-forward backtest"
-        )
-    return WalkForwardConfig(
-        horizon=config.horizon, initial_train=initial, test_size=test, n_folds=config.folds
-    )
-
-
-def train_artifact(
-    candles: pd.DataFrame,
-    *,
-    symbol: str,
-    interval: str,
-    out_dir: str | Path,
-    config: QuickTrainConfig,
-    code_version: str,
-    source: dict[str, Any],
-    sentiment: pd.DataFrame | None = None,
-) -> TrainedArtifact:
-    """Backtest the procedure (walk-forward, when ``config.folds``), fit on all of
-    ``candles[-last_rows:]`` and save the artifact with its ``backtest.json``."""
-    symbol = normalize_symbol(symbol, supported=None)
-    interval = format_interval(parse_interval(interval))
-    data = candles.iloc[-config.last_rows :] if config.last_rows else candles
-    data = data[["open", "high", "low", "close", "volume"]]
-    seq = config.sequence_config()
-    features = FeatureConfig(sentiment=config.sentiment)
-
-    def factory() -> SequenceForecaster:
-        return SequenceForecaster(config.horizon, seq, features, symbol=symbol, interval=interval)
-
-    backtest = None
-    if config.folds > 0:
-        report = walk_forward(
-            data, {MODEL_KEY: factory}, fold_layout(len(data), config), sentiment=sentiment
-        )
-        backtest = report_to_dict(report)
-    model = factory().fit(data, sentiment)
-    flat = {}
-    if backtest is not None:
-        for who in (MODEL_KEY, "persistence"):
-            for key, value in backtest["metrics"][who].items():
-                if key != "model":
-                    flat[f"wf_{who}_{key}"] = value
-    out = Path(out_dir)
-    model.save(
-        out,
-        metrics=flat,
-        extra={
-            "code_version": code_version,
-            "data_source": source,
-            "trained_rows": len(data),
-            "train_config": asdict(config),
-        },
-    )
-    if backtest is not None:
-        write_backtest(out, backtest)
-    name = model_name(symbol, interval, config.horizon)
-    return TrainedArtifact(out, name, backtest, model.metadata)
+__all__ = ["QuickTrainConfig", "load_training_candles", "main", "train_and_register",
+           "train_artifact"]
 
 
 async def train_and_register(
@@ -171,44 +70,42 @@ async def train_and_register(
     """Train (in a thread), register, and return the registry record as a dict. Progress is
     recorded in the ``crypto-train`` job ``job_id``, or a new one owned by ``job_owner``
     (while it runs, the service answers "being trained" for this model)."""
-    from training.crypto_tune import code_version
-
     name = model_name(symbol, interval, config.horizon)
     jobs = Jobs(database)
     job = await jobs.get(job_id) if job_id else None
     if job is None and job_owner is not None:
         job = await jobs.create(TRAIN_JOB, job_owner, {"model": name, "source": source})
-    if job is not None:
-        await jobs.progress(job.id, 0, 1)
-    started = time.perf_counter()
-    try:
-        trained = await asyncio.to_thread(
-            train_artifact,
-            candles,
-            symbol=symbol,
-            interval=interval,
-            out_dir=new_artifact_dir(settings.data_dir, name),
-            config=config,
-            code_version=code_version(),
-            source=source,
-            sentiment=sentiment,
-        )
-        record = await register_artifact(
-            ModelRegistry(database),
-            trained.artifact_dir,
-            code_version=str(trained.metadata.get("code_version", "unknown")),
-            source=source,
-            backtest=trained.backtest,
-            extra_metrics={"train_seconds": round(time.perf_counter() - started, 1)},
-        )
-    except Exception as exc:
+    held = holding(jobs, job.id, f"cli-{os.getpid()}") if job else contextlib.nullcontext()
+    async with held:  # the job's lease, renewed while this process trains
         if job is not None:
-            await jobs.finish(job.id, error=f"{type(exc).__name__}: {exc}")
-        raise
-    result = {**asdict(record), "job_id": job.id if job else None}
-    if job is not None:
-        await jobs.finish(job.id, result={"model": name, "version": record.version})
-    return result
+            await jobs.progress(job.id, 0, 1)
+        try:
+            record = await _train(settings, database, candles, name, symbol=symbol,
+                                  interval=interval, config=config, source=source,
+                                  sentiment=sentiment)
+        except Exception as exc:
+            if job is not None:
+                await jobs.finish(job.id, error=f"{type(exc).__name__}: {exc}")
+            raise
+        if job is not None:
+            await jobs.finish(job.id, result={"model": name, "version": record.version})
+    return {**asdict(record), "job_id": job.id if job else None}
+
+
+async def _train(settings: Settings, database: Database, candles: pd.DataFrame, name: str,
+                 *, symbol: str, interval: str, config: QuickTrainConfig,
+                 source: dict[str, Any], sentiment: pd.DataFrame | None) -> ModelVersion:
+    """Train in a thread of this (command line) process, then register."""
+    started = time.perf_counter()
+    trained = await asyncio.to_thread(
+        train_artifact, candles, symbol=symbol, interval=interval,
+        out_dir=new_artifact_dir(settings.data_dir, name), config=config,
+        code_version=code_version(), source=source, sentiment=sentiment)
+    return await register_artifact(
+        ModelRegistry(database), trained.artifact_dir,
+        code_version=str(trained.metadata.get("code_version", "unknown")), source=source,
+        backtest=trained.backtest,
+        extra_metrics={"train_seconds": round(time.perf_counter() - started, 1)})
 
 
 def load_training_candles(

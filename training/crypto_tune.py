@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,11 +39,11 @@ from actors.crypto.features import FeatureConfig, future_return
 from actors.crypto.metrics import evaluate_forecast
 from actors.crypto.sequence import SequenceConfig, SequenceForecaster
 from actors.crypto.symbols import normalize_symbol, validate_horizon
+from actors.crypto.training import code_version
 from config.workloads import batch_options, batch_slots, lower_priority
 from training.ray_connect import init_address, init_local
 
 METRIC = "val_mae"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -86,27 +85,6 @@ class TuneOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def code_version() -> str:
-    """Git commit of this checkout (``+dirty`` with uncommitted changes), or ``unknown``."""
-    git = shutil.which("git")
-    if git is None:
-        return "unknown"
-    try:
-        sha = subprocess.run(  # noqa: S603 (fixed argv, git from PATH)
-            [git, "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(  # noqa: S603
-            [git, "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{sha}+dirty" if dirty else sha
 
 
 def search_space() -> dict[str, Any]:
@@ -312,11 +290,11 @@ def register_outcome(
         register_artifact,
         report_to_dict,
     )
+    from actors.crypto.training import QuickTrainConfig, fold_layout
     from actors.crypto.walkforward import walk_forward
     from config.settings import load_settings
     from storage.records.models import ModelRegistry
     from storage.registry import open_backend
-    from training.crypto_train import QuickTrainConfig, fold_layout
 
     app = load_settings()
     candles, _, symbol, interval = load_split(_data_settings(settings, outcome.code_version))

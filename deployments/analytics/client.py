@@ -13,9 +13,9 @@ class AnalyticsClient(ServiceClient):
     name = "analytics"
     errors = ANALYTICS_ERRORS
 
-    async def start_import(self, job_id: str, data: bytes, filename: str, table: str,
+    async def start_import(self, owner: str, data: bytes, filename: str, table: str,
                            fmt: str | None = None) -> dict[str, Any]:
-        return dict(await self._call("start_import", job_id, data, filename, table, fmt))
+        return dict(await self._call("start_import", owner, data, filename, table, fmt))
 
     async def segments(self, table: str = "transactions",
                        as_of: str | None = None) -> dict[str, Any]:
@@ -45,12 +45,12 @@ class AnalyticsClient(ServiceClient):
     async def model_versions(self) -> dict[str, Any]:
         return dict(await self._call("model_versions"))
 
-    async def start_training(self, job_id: str, quick: bool = False, seed: int = 0) -> None:
-        await self._call("start_training", job_id, quick, seed)
+    async def start_training(self, owner: str, quick: bool = False, seed: int = 0
+                             ) -> dict[str, Any]:
+        return dict(await self._call("start_training", owner, quick, seed))
 
-    async def request_report(self, owner: str, table: str, options: dict[str, Any],
-                             job_id: str | None = None) -> str:
-        return str(await self._call("request_report", owner, table, options, job_id))
+    async def request_report(self, owner: str, table: str, options: dict[str, Any]) -> str:
+        return str(await self._call("request_report", owner, table, options))
 
     async def list_reports(self, limit: int = 50,
                            schedule_id: str | None = None) -> list[dict[str, Any]]:

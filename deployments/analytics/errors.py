@@ -12,7 +12,7 @@ from actors.analytics.errors import (
     NotFittedError,
     UnknownCustomerError,
 )
-from deployments.status import ErrorTable, Status
+from deployments.status import JOB_ERRORS, ErrorTable, Status
 
 
 class UnknownReportError(AnalyticsError, LookupError):
@@ -37,4 +37,5 @@ ANALYTICS_ERRORS: ErrorTable = {
     NotFittedError: Status(409),
     InfeasibleBudgetError: Status(422),
     InsufficientDataError: Status(422),
+    **JOB_ERRORS,
 }

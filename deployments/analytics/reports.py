@@ -1,61 +1,70 @@
-"""Report generation through the EventBus task queue.
+"""Reports: the job kind ``analytics.report`` (:mod:`storage.jobs`).
 
-`request` (an API call) and `tick_schedules` (a due schedule) both create a job and
-enqueue a task on ``analytics.reports``; `work_once` claims one task with a lease,
-generates the report off the event loop, writes the files and the row, finishes the job
-and acks. A worker that dies mid-report never acks, so the task is delivered again when
-its lease runs out; the report id is fixed in the task, so a redelivery of a task whose
-report was already written only finishes the job and acks.
+A report is requested by an API call or by a due schedule (the analytics worker loop's
+chore); either way the service validates the options, then submits a job whose payload
+fixes the report id (`ReportRequest`). A delivery generates the report off the event loop,
+writes the files and the row, and returns the report entry as the job's result. A worker
+that dies mid-report never acks, so the job is delivered again when its lease runs out; a
+delivery that finds its report written already only returns it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from actors.analytics.errors import AnalyticsError
 from actors.analytics.report.engine import ReportConfig, ReportData, generate_report
-from deployments.analytics.progress import JobProgress
 from deployments.analytics.warehouse import load_transactions
-from storage.eventbus.base import EventBus, Task
-from storage.records.analytics import ReportRecord, Reports, Schedules
-from storage.records.jobs import Jobs
+from storage.jobs import JobKind, JobRun, KindPolicy
+from storage.records.analytics import ReportRecord, Reports
 from storage.warehouse.base import Warehouse
 
 REPORT_QUEUE = "analytics.reports"
 REPORT_JOB = "analytics.report"
 MAX_ATTEMPTS = 3
-log = logging.getLogger("armillary.analytics.reports")
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """One report to generate (the task payload)."""
+    """One report to generate (the job's payload)."""
 
     report_id: str
-    job_id: str
     owner: str
     table: str
     options: dict[str, Any] = field(default_factory=dict)
     schedule_id: str | None = None
 
     @classmethod
+    def new(cls, owner: str, table: str, options: dict[str, Any],
+            schedule_id: str | None = None) -> ReportRequest:
+        return cls(uuid.uuid4().hex, owner, table, options, schedule_id)
+
+    @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> ReportRequest:
-        return cls(**payload)
+        return cls(**{k: payload[k] for k in cls.__dataclass_fields__ if k in payload})
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def report_config(options: dict[str, Any]) -> ReportConfig:
-    """`ReportConfig` from JSON options (lists become tuples); unknown keys are refused."""
+    """`ReportConfig` from JSON options (lists become tuples); unknown keys and a seed out
+    of numpy's range are refused."""
     known = set(ReportConfig.__dataclass_fields__)
     unknown = set(options) - known
     if unknown:
         raise AnalyticsError(f"unknown report options {sorted(unknown)}")
+    seed = options.get("seed", 0)
+    if not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise AnalyticsError(f"seed must be an integer from 0 to {MAX_SEED}")
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     return ReportConfig(**values)
 
@@ -72,68 +81,42 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-class ReportWorker:
-    def __init__(self, warehouse: Warehouse, eventbus: EventBus, jobs: Jobs, reports: Reports,
-                 schedules: Schedules, reports_dir: Path, lease_s: float = 600.0) -> None:
+def analytics_final(exc: BaseException) -> str | None:
+    """An analytics error (the data's or the request's fault) fails the job at once."""
+    return str(exc) if isinstance(exc, AnalyticsError) else None
+
+
+class ReportJobs:
+    """The handler of ``analytics.report`` jobs: ``lease_s()`` is the current lease."""
+
+    def __init__(self, warehouse: Warehouse, reports: Reports, reports_dir: Path,
+                 lease_s: Callable[[], float]) -> None:
         self._wh = warehouse
-        self._bus = eventbus
-        self._jobs = jobs
         self._reports = reports
-        self._schedules = schedules
-        self._progress = JobProgress(jobs, eventbus)
         self.reports_dir = reports_dir
         self.lease_s = lease_s
 
-    async def request(self, owner: str, table: str, options: dict[str, Any],
-                      schedule_id: str | None = None, job_id: str | None = None) -> str:
-        """Queue a report; returns the job id (a new job unless `job_id` is given)."""
-        report_config(options)  # refuse bad options now, not in the worker
-        if job_id is None:
-            job = await self._jobs.create(REPORT_JOB, owner, {"table": table, **options})
-            job_id = job.id
-        request = ReportRequest(uuid.uuid4().hex, job_id, owner, table, options, schedule_id)
-        await self._bus.enqueue(REPORT_QUEUE, asdict(request))
-        return job_id
+    def kind(self) -> JobKind:
+        return JobKind(REPORT_JOB, REPORT_QUEUE, self.run,
+                       lambda: KindPolicy(lease_s=self.lease_s(), max_attempts=MAX_ATTEMPTS),
+                       label="report", final=analytics_final)
 
-    async def tick_schedules(self, now: float | None = None) -> list[str]:
-        """Queue one report per due schedule this caller won; returns their job ids."""
-        return [await self.request(s.owner, s.source_table, s.config, schedule_id=s.id)
-                for s in await self._schedules.claim_due(now)]
+    async def run(self, run: JobRun) -> dict[str, Any]:
+        request = ReportRequest.from_payload(run.payload)
+        done = await self._reports.get(request.report_id)
+        if done is None:
+            done = await self._generate(run, request)
+        return done.public()
 
-    async def work_once(self, consumer: str) -> bool:
-        """Claim and run one report task; False when the queue had none."""
-        task = await self._bus.claim(REPORT_QUEUE, consumer, self.lease_s)
-        if task is None:
-            return False
-        request = ReportRequest.from_payload(task.payload)
-        try:
-            done = await self._reports.get(request.report_id)
-            if done is None:
-                done = await self._generate(request)
-            await self._progress.finish(request.job_id, done.public())
-        except AnalyticsError as exc:
-            await self._progress.finish(request.job_id, error=str(exc))
-        except Exception as exc:
-            log.exception("report task %s failed (attempt %d)", task.id, task.attempts)
-            if task.attempts < MAX_ATTEMPTS:
-                return True  # not acked: delivered again after the lease
-            await self._progress.finish(request.job_id, error=f"report failed: {exc}")
-        await self._bus.ack(task)
-        return True
-
-    async def claim_only(self, consumer: str, lease_s: float) -> Task | None:
-        """Claim a task without working on it (a worker that dies right after claiming)."""
-        return await self._bus.claim(REPORT_QUEUE, consumer, lease_s)
-
-    async def _generate(self, request: ReportRequest) -> ReportRecord:
+    async def _generate(self, run: JobRun, request: ReportRequest) -> ReportRecord:
         started = time.perf_counter()
         config = report_config(request.options)
-        await self._progress.step(request.job_id, "loading transactions", 0, 3)
+        await run.step("loading transactions", 0, 3)
         tx = await load_transactions(self._wh, request.table)
-        await self._progress.step(request.job_id, "computing report", 1, 3)
+        await run.step("computing report", 1, 3)
         html, pdf, kpis = await asyncio.to_thread(
             generate_report, ReportData(transactions=tx), config)
-        await self._progress.step(request.job_id, "writing files", 2, 3)
+        await run.step("writing files", 2, 3)
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         html_path = self.reports_dir / f"{request.report_id}.html"
         pdf_path = self.reports_dir / f"{request.report_id}.pdf"
@@ -141,7 +124,7 @@ class ReportWorker:
         await asyncio.to_thread(_write, pdf_path, pdf)
         record = ReportRecord(
             request.report_id, config.title, request.owner, request.table, request.options,
-            jsonable(kpis), str(html_path), str(pdf_path), len(html), len(pdf), request.job_id,
+            jsonable(kpis), str(html_path), str(pdf_path), len(html), len(pdf), run.id,
             request.schedule_id, round(time.perf_counter() - started, 3), time.time(),
         )
         await self._reports.add(record)

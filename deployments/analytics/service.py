@@ -2,10 +2,12 @@
 stores and the fitted models. Every method is async; CPU-bound work (parsing, fitting,
 scoring, reports) runs in a thread (`asyncio.to_thread`) so the event loop stays free.
 
-Long work is a job: imports and training run as background tasks of this object;
-reports go through the EventBus task queue (`ReportWorker`), which the worker loop
-(`start_worker`) drains and where due schedules are enqueued. Errors the client caused
-are `AnalyticsError` subclasses (LookupError ones mean "not found"); their HTTP statuses:
+Long work is a job of the job system (:mod:`storage.jobs`): imports
+(:mod:`deployments.analytics.jobs`), reports (:mod:`deployments.analytics.reports`) and
+training; requests are validated before their job exists (4xx), submissions over the job
+limits are refused (429), and the worker loop (`start_worker`, or the first submission)
+runs them and enqueues due report schedules. Errors the client caused are `AnalyticsError`
+subclasses (LookupError ones mean "not found"); their HTTP statuses:
 :data:`deployments.analytics.errors.ANALYTICS_ERRORS`.
 """
 
@@ -17,7 +19,6 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,7 @@ import pandas as pd
 
 from actors.analytics.allocator import allocate_budget
 from actors.analytics.errors import AnalyticsError, BadUploadError, UnknownCustomerError
-from actors.analytics.ingest import (
-    parse_transactions,
-    preview_upload,
-    validate_identifier,
-    write_transactions,
-)
+from actors.analytics.ingest import preview_upload, validate_identifier
 from actors.analytics.rfm import compute_rfm
 from actors.analytics.segments import KMeansSegmentation, segment_customers, segment_profiles
 from actors.analytics.uplift import hillstrom_features, targeting_list
@@ -41,17 +37,26 @@ from deployments.analytics.errors import (
     UnknownScheduleError,
     UnknownTableError,
 )
+from deployments.analytics.jobs import IMPORT_JOB, UPLOAD, ImportJobs
 from deployments.analytics.models import ModelSet
-from deployments.analytics.progress import JobProgress
-from deployments.analytics.reports import ReportWorker, jsonable, report_config
+from deployments.analytics.reports import (
+    REPORT_JOB,
+    ReportJobs,
+    ReportRequest,
+    jsonable,
+    report_config,
+)
+from deployments.analytics.training import TRAINING_JOB, TrainingJobs
 from deployments.analytics.warehouse import table_exists
+from storage.jobs import Chore, JobSystem
+from storage.jobs.kinds import failure_message
+from storage.jobs.tasks import ProcessTasks, TaskRunner
 from storage.records.analytics import Reports, Schedules
-from storage.records.jobs import Jobs
+from storage.records.jobs import Job, JobBlobs
 from storage.records.models import ModelRegistry
 from storage.stores import Stores
 
 log = logging.getLogger("armillary.analytics")
-IMPORT_JOB, TRAINING_JOB = "analytics.import", "analytics.training"
 
 
 @dataclass(frozen=True)
@@ -67,103 +72,104 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 class AnalyticsService:
     def __init__(self, settings: Settings, stores: Stores, *,
-                 model_names: dict[str, str] | None = None) -> None:
+                 model_names: dict[str, str] | None = None,
+                 tasks: TaskRunner | None = None) -> None:
+        """``tasks``: where training runs (default: a child process; the Serve
+        deployment passes Ray tasks with the batch resources)."""
         self.settings = settings
         self.stores = stores
         db = stores.database
-        self.jobs = Jobs(db)
         self.registry = ModelRegistry(db)
         self.models = ModelSet(self.registry, model_names)
         self.reports = Reports(db)
         self.schedules = Schedules(db)
-        self.progress = JobProgress(self.jobs, stores.eventbus)
-        self.worker = ReportWorker(
-            stores.warehouse, stores.eventbus, self.jobs, self.reports, self.schedules,
-            settings.data_dir / "reports", settings.analytics_report_lease_s)
+        self.blobs = JobBlobs(db)
         self.consumer = f"analytics-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._segments: dict[tuple[str, str | None], Segmented] = {}
-        self._background: set[asyncio.Task[None]] = set()
-        self._worker_task: asyncio.Task[None] | None = None
+        self.tasks = tasks or ProcessTasks()
+        self._wire_jobs()
 
-    # -- background work -------------------------------------------------------------
+    def _wire_jobs(self) -> None:
+        self.import_jobs = ImportJobs(self.stores.warehouse, self.blobs, self._forget)
+        self.report_jobs = ReportJobs(self.stores.warehouse, self.reports,
+                                      self.settings.data_dir / "reports",
+                                      lambda: self.settings.analytics_report_lease_s)
+        self.training_jobs = TrainingJobs(lambda: self.settings, self.registry, self.models,
+                                          self.tasks)
+        kinds = [self.import_jobs.kind(), self.report_jobs.kind(), self.training_jobs.kind()]
+        self.job_system = JobSystem(
+            self.stores.database, self.stores.eventbus, kinds, consumer=self.consumer,
+            poll_s=lambda: self.settings.analytics_worker_poll_s,
+            reap_s=lambda: self.settings.job_reap_s,
+            user_limit=lambda: self.settings.job_user_max_active,
+            chores=[Chore("report-schedules", lambda: self.settings.analytics_worker_poll_s,
+                          self.tick_schedules)])
+        self.jobs = self.job_system.jobs
+        self.progress = self.job_system.progress
+        self.worker = self.job_system.worker
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _run_job(self, job_id: str, work: Coroutine[Any, Any, dict[str, Any]]) -> None:
-        try:
-            result = await work
-        except AnalyticsError as exc:
-            await self.progress.finish(job_id, error=str(exc))
-        except Exception as exc:
-            log.exception("analytics job %s failed", job_id)
-            await self.progress.finish(job_id, error=f"{type(exc).__name__}: {exc}")
-        else:
-            await self.progress.finish(job_id, result)
+    # -- the job worker (storage.jobs.worker) ----------------------------------------
 
     def start_worker(self) -> bool:
-        """Start the report worker loop on the running event loop (idempotent); returns
-        whether it is running."""
-        if self._worker_task is None or self._worker_task.done():
-            self._worker_task = asyncio.get_running_loop().create_task(self._worker_loop())
-        return not self._worker_task.done()
+        """Start the job worker loop on the running event loop (idempotent); returns
+        whether it runs (never again after `stop`)."""
+        return self.worker.start()
 
     async def stop(self) -> None:
-        """Stop the worker loop and any running background job."""
-        tasks = [*self._background, *([self._worker_task] if self._worker_task else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def _worker_loop(self) -> None:
-        poll = self.settings.analytics_worker_poll_s
-        while True:
-            try:
-                await self.worker.tick_schedules()
-                while await self.worker.work_once(self.consumer):
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("analytics worker iteration failed")
-            await asyncio.sleep(poll)
+        """Stop the worker loop (its jobs are handed back) and the training processes."""
+        await self.worker.stop()
+        await self.tasks.close()
 
     async def work_once(self, consumer: str | None = None) -> bool:
-        """Run one queued report task now (tests, and the loop's unit of work)."""
-        return await self.worker.work_once(consumer or self.consumer)
+        """Claim one queued job task and run it to its end here (tests, tools); False
+        when none was ready."""
+        return await self.worker.work_once(consumer=consumer)
 
     async def tick_schedules(self, now: float | None = None) -> list[str]:
-        return await self.worker.tick_schedules(now)
+        """Queue one report per due schedule this caller won; returns their job ids.
+        (The suite's own work: not counted against the owner's job limits.)"""
+        out = []
+        for schedule in await self.schedules.claim_due(now):
+            request = ReportRequest.new(schedule.owner, schedule.source_table,
+                                        schedule.config, schedule.id)
+            job = await self.job_system.create(
+                REPORT_JOB, schedule.owner, {"table": schedule.source_table,
+                                             **schedule.config},
+                request.payload(), limited=False)
+            await self.job_system.enqueue(job, wake=False)
+            out.append(job.id)
+        return out
 
     # -- imports ---------------------------------------------------------------------
 
-    async def start_import(self, job_id: str, data: bytes, filename: str, table: str,
+    async def start_import(self, owner: str, data: bytes, filename: str, table: str,
                            fmt: str | None = None) -> dict[str, Any]:
-        """Check the upload (format, a data row, required columns) now, then import it
-        as job `job_id` in the background. Returns the detected column mapping."""
+        """Check the upload (format, a data row, required columns), then queue its import
+        job (within the job limits). Returns the job and the detected column mapping."""
         validate_identifier(table)
         columns = await asyncio.to_thread(preview_upload, data, fmt)
-        self._spawn(self._run_job(job_id, self._import(job_id, data, filename, table, fmt)))
-        return {"columns": columns}
+        job = await self.job_system.create(
+            IMPORT_JOB, owner, {"filename": filename, "table": table, "bytes": len(data)},
+            self.import_jobs.payload(table, filename, fmt))
+        try:
+            await self.blobs.put(job.id, UPLOAD, data)
+            await self.job_system.enqueue(job)
+        except Exception as exc:
+            await self._not_queued(job, exc)
+            raise
+        return {"job_id": job.id, "status": job.status.value, "columns": columns}
 
-    async def _import(self, job_id: str, data: bytes, filename: str, table: str,
-                      fmt: str | None) -> dict[str, Any]:
-        await self.progress.step(job_id, "parsing", 0, None)
-        clean, report = await asyncio.to_thread(
-            parse_transactions, data, fmt=fmt, source_name=filename)
+    async def _not_queued(self, job: Job, exc: Exception) -> None:
+        with contextlib.suppress(Exception):
+            await self.progress.finish(
+                job.id, error=f"the job could not be queued: {failure_message(exc)}")
+        with contextlib.suppress(Exception):
+            await self.blobs.delete(job.id)
 
-        async def written(rows: int) -> None:
-            await self.progress.step(job_id, "writing", rows, report.rows_imported)
-
-        await write_transactions(self.stores.warehouse, clean, report, table,
-                                 on_progress=written)
+    def _forget(self, table: str) -> None:
+        """``table`` changed: drop what was computed from it."""
         for key in [k for k in self._segments if k[0] == table]:
             del self._segments[key]
-        return dict(jsonable(report.to_dict()))
 
     # -- segments --------------------------------------------------------------------
 
@@ -282,10 +288,15 @@ class AnalyticsService:
 
     # -- reports and schedules -------------------------------------------------------
 
-    async def request_report(self, owner: str, table: str, options: dict[str, Any],
-                             job_id: str | None = None) -> str:
+    async def request_report(self, owner: str, table: str, options: dict[str, Any]) -> str:
+        """Queue a report job (options checked first; within the job limits); returns
+        the job id."""
         validate_identifier(table)
-        return await self.worker.request(owner, table, options, job_id=job_id)
+        report_config(options)
+        request = ReportRequest.new(owner, table, options)
+        job = await self.job_system.submit(REPORT_JOB, owner, {"table": table, **options},
+                                           request.payload())
+        return job.id
 
     async def list_reports(self, limit: int = 50,
                            schedule_id: str | None = None) -> list[dict[str, Any]]:
@@ -323,24 +334,10 @@ class AnalyticsService:
 
     # -- training --------------------------------------------------------------------
 
-    async def start_training(self, job_id: str, quick: bool = False, seed: int = 0) -> None:
-        """Fit every model as Ray tasks, register the artifacts, serve the new versions."""
-        from training.analytics_train import DEFAULT_DATA
-
-        data_dir = self.settings.analytics_training_data or DEFAULT_DATA
-        if not data_dir.is_dir():
-            raise BadUploadError(f"training data not found at {data_dir}")
-        self._spawn(self._run_job(job_id, self._train(job_id, data_dir, quick, seed)))
-
-    async def _train(self, job_id: str, data_dir: Path, quick: bool,
-                     seed: int) -> dict[str, Any]:
-        from training.analytics_train import register_summary, train_all
-
-        await self.progress.step(job_id, "fitting", 0, 2)
-        out = self.settings.data_dir / "models" / "analytics"
-        summary = await asyncio.to_thread(train_all, data_dir, out, seed, quick,
-                                          self.settings.analytics_task_cpus)
-        await self.progress.step(job_id, "registering", 1, 2)
-        versions = await register_summary(self.registry, summary)
-        self.models.configure(None, self.models.pins)
-        return {"models": versions, "wall_seconds": summary["wall_seconds"]}
+    async def start_training(self, owner: str, quick: bool = False, seed: int = 0
+                             ) -> dict[str, Any]:
+        """Queue a training job (request checked first; within the job limits): every
+        model fitted off this process (:mod:`deployments.analytics.training`)."""
+        job = await self.job_system.submit(TRAINING_JOB, owner, {"quick": quick, "seed": seed},
+                                           self.training_jobs.payload(quick, seed))
+        return {"job_id": job.id, "status": job.status.value}

@@ -10,7 +10,7 @@ the symbol is in the path (:data:`CRYPTO_ERRORS`), a 422 where it is in the body
 from __future__ import annotations
 
 from actors.crypto.errors import CryptoError, UnknownSymbolError
-from deployments.status import ErrorTable, Status
+from deployments.status import JOB_ERRORS, ErrorTable, Status
 
 
 class CryptoServiceError(Exception):
@@ -46,5 +46,6 @@ CRYPTO_ERRORS: ErrorTable = {
     StaleModelError: Status(503),
     CryptoError: Status(422),
     UnknownSymbolError: Status(404),
+    **JOB_ERRORS,
 }
 CRYPTO_BODY_ERRORS: ErrorTable = {**CRYPTO_ERRORS, UnknownSymbolError: Status(422)}

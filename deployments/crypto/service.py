@@ -11,7 +11,10 @@ with one job each:
   feed's candles;
 - :class:`~deployments.crypto.backtests.Backtests`: the stored walk-forward reports;
 - :class:`~deployments.crypto.candle_import.CandleImport`: OHLCV CSV imports;
-- :class:`~deployments.crypto.sentiment.SentimentIngest`: scored texts.
+- :class:`~deployments.crypto.sentiment.SentimentIngest`: scored texts;
+- :class:`~deployments.crypto.training.CryptoTraining`: training jobs (the job system's
+  ``crypto-train`` kind, run by this service's worker loop; the training itself runs
+  elsewhere: Ray tasks in the replica, a child process without Ray).
 
 Its Serve deployment (:mod:`deployments.crypto.deployment`) adds ``@serve.batch`` and the
 user_config; the ingress calls it through :class:`deployments.crypto.client.CryptoClient`.
@@ -24,10 +27,12 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from actors.crypto.registry import TRAIN_JOB
 from actors.crypto.stores import CANDLE_TABLE, CryptoStores
 from config.settings import Settings
 from deployments.crypto.background import Background
@@ -42,11 +47,15 @@ from deployments.crypto.predictor import Predictor
 from deployments.crypto.realtime import FeedSubscriber
 from deployments.crypto.sentiment import SentimentIngest
 from deployments.crypto.stats import ServingStats
-from storage.records.jobs import Jobs
+from deployments.crypto.training import CryptoTraining, training_payload
+from storage.jobs import JobSystem
+from storage.jobs.tasks import ProcessTasks, TaskRunner
 from storage.records.models import ModelRegistry
 from storage.stores import Stores
 
 log = logging.getLogger("armillary.crypto")
+JOB_POLL_S = 5.0
+"""How often an idle crypto replica looks for a queued training job."""
 
 
 class CryptoService:
@@ -65,6 +74,7 @@ class CryptoService:
         table: str = CANDLE_TABLE,
         owns_stores: bool = False,
         clock: Callable[[], float] = time.time,
+        tasks: TaskRunner | None = None,
     ) -> None:
         self.settings = settings
         self.stores = stores
@@ -78,6 +88,7 @@ class CryptoService:
         self._start_lock = asyncio.Lock()
         self._pid = os.getpid()
         self._created = time.time()
+        self.tasks = tasks or ProcessTasks()
         self._wire()
 
     def _wire(self) -> None:
@@ -89,7 +100,14 @@ class CryptoService:
             return self.clock()
 
         self.background = Background()
-        self.models = ModelHolder(self.registry, Jobs(self.stores.database), config, now,
+        self.training = CryptoTraining(lambda: self.settings, self.data, self.registry,
+                                       self.tasks)
+        self.job_system = JobSystem(
+            self.stores.database, self.stores.eventbus, [self.training.kind()],
+            consumer=f"crypto-{self._pid}-{uuid.uuid4().hex[:8]}", poll_s=lambda: JOB_POLL_S,
+            reap_s=lambda: self.settings.job_reap_s,
+            user_limit=lambda: self.settings.job_user_max_active)
+        self.models = ModelHolder(self.registry, self.job_system.jobs, config, now,
                                   self.stats, self.background)
         self.histories = CandleHistories(self.data, config, now, self.background)
         self.predictor = Predictor(self.stores.cache, self.data, config, self.stats)
@@ -127,7 +145,30 @@ class CryptoService:
         """Follow the candle channel of every supported symbol (real-time predictions)."""
         self.feed.start()
 
+    def start_jobs(self) -> bool:
+        """Start the job worker loop (training jobs) on the running event loop
+        (idempotent); returns whether it runs (never again after `close`)."""
+        return self.job_system.worker.start()
+
+    async def train(self, owner: str, symbol: str, horizon: object | None = None, *,
+                    source: dict[str, Any] | None = None, wait_for_history: bool = False,
+                    config: dict[str, Any] | None = None, limited: bool = True
+                    ) -> dict[str, Any]:
+        """Queue a training job for the model of ``symbol`` and ``horizon`` (checked now:
+        served symbols and horizons only) on the newest stored candles; ``config``: fields
+        of the quick model to change; ``limited``: within the job limits (the suite's own
+        bootstrap is not)."""
+        canonical, h, name = self.config.request(symbol, horizon)
+        source = source or {"kind": "store"}
+        payload = training_payload(canonical, self.config.interval, h, source,
+                                   wait_for_history=wait_for_history, config=config)
+        job = await self.job_system.submit(TRAIN_JOB, owner, {"model": name, "source": source},
+                                           payload, limited=limited)
+        return {"job_id": job.id, "status": job.status.value, "model": name}
+
     async def close(self) -> None:
+        await self.job_system.worker.stop()
+        await self.tasks.close()
         await self.feed.close()
         await self.background.close()
         if self._owns_stores:

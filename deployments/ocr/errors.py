@@ -14,7 +14,7 @@ from actors.ocr.errors import (
     PriorTextError,
     UnsupportedFormatError,
 )
-from deployments.status import ErrorTable, Status
+from deployments.status import JOB_ERRORS, ErrorTable, Status
 
 
 class UnknownDocumentError(LookupError):
@@ -32,4 +32,5 @@ OCR_ERRORS: ErrorTable = {
     EncryptedPdfError: Status(422),
     PriorTextError: Status(422),
     OcrEngineError: Status(502),
+    **JOB_ERRORS,
 }

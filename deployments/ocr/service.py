@@ -6,9 +6,9 @@ replica answers other requests while documents are processed. Documents with mor
 ``ocr_sync_max_pages`` pages (or ``force_async``) become a job: the upload is stored in
 the shared Database and a task is queued on the EventBus; the worker loop of any OCR
 replica (:meth:`OcrService.start_worker`) runs it, with progress in the job row and on
-the EventBus channel ``jobs.<job id>``. A job survives the replica that accepted or ran
-it: see :mod:`deployments.ocr.jobs` for delivery, exactly-once results, errors
-and when the upload is deleted.
+the job's EventBus channel. Jobs are the job system's (:mod:`storage.jobs`), so a job
+survives the replica that accepted or ran it: see :mod:`deployments.ocr.jobs` for
+delivery, exactly-once results, errors and when the upload is deleted.
 
 A synchronous upload is OCRed within its request and its bytes are not stored, so a
 replica that dies in the middle of one cannot hand it to another: its document row holds
@@ -46,16 +46,16 @@ from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
 from actors.ocr.pdf_output import PdfPart
 from config.settings import Settings
-from deployments.analytics.progress import JobProgress
 from deployments.ocr import scaling
 from deployments.ocr import warehouse as wh
 from deployments.ocr.checkpoints import PageCheckpoints
 from deployments.ocr.document import inspect, ocr_document
 from deployments.ocr.errors import UnknownDocumentError
 from deployments.ocr.files import PDF, UPLOAD, DocumentFiles, encode_png, page_name
-from deployments.ocr.jobs import OCR_QUEUE, DocumentTask, failure_message
-from deployments.ocr.worker import STOP_TIMEOUT_S, DocumentWorker
-from storage.records.jobs import Jobs
+from deployments.ocr.jobs import OCR_QUEUE, DocumentJobs, DocumentTask, failure_message
+from storage.jobs import Chore, JobSystem
+from storage.jobs.worker import STOP_TIMEOUT_S
+from storage.records.jobs import Job, job_channel
 from storage.records.ocr import (
     DOCUMENT_JOB,
     DocumentRecord,
@@ -76,18 +76,25 @@ class OcrService:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         self.settings = settings
         self.stores = stores
-        self.jobs = Jobs(stores.database)
         self.documents = OcrDocuments(stores.database)
         self.blobs = OcrBlobs(stores.database)
-        self.progress = JobProgress(self.jobs, stores.eventbus)
         self.files = DocumentFiles(self.blobs, settings.data_dir / "ocr")
         self.pages_table = settings.ocr_document_pages_table
         self.consumer = f"ocr-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(settings.ocr_workers, thread_name_prefix="ocr")
         self._tables_ready = False
-        self.worker = DocumentWorker(lambda: self.settings, stores.eventbus, self.documents,
-                                     self.blobs, self.files, self.progress, self._process,
-                                     self.options, self.consumer)
+        self.document_jobs = DocumentJobs(lambda: self.settings, self.documents, self.blobs,
+                                          self.files, self._process, self.options)
+        self.job_system = JobSystem(
+            stores.database, stores.eventbus, [self.document_jobs.kind()],
+            consumer=self.consumer, poll_s=lambda: self.settings.ocr_worker_poll_s,
+            reap_s=lambda: self.settings.job_reap_s,
+            user_limit=lambda: self.settings.job_user_max_active,
+            chores=[Chore("ocr-sync-documents", lambda: self.settings.ocr_job_lease_s / 3,
+                          self.document_jobs.fail_abandoned)])
+        self.jobs = self.job_system.jobs
+        self.progress = self.job_system.progress
+        self.worker = self.job_system.worker
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -164,32 +171,35 @@ class OcrService:
 
     async def _queue(self, owner: str, filename: str, data: bytes, doc_id: str,
                      info: dict[str, Any], stored_options: dict[str, Any]) -> dict[str, Any]:
-        """Store the upload, create the job and document rows, enqueue the task. If any
-        step after storing the upload fails, what was made is failed or deleted."""
-        await self.files.save(doc_id, UPLOAD, data)
-        task: DocumentTask | None = None
+        """Create the job (within the job limits), store the upload, create the document
+        row, queue the job. If any step after the job's creation fails, what was made is
+        failed or deleted."""
+        work = DocumentTask(doc_id, info["pages"], stored_options)
+        job = await self.job_system.create(DOCUMENT_JOB, owner, {
+            "document_id": doc_id, "filename": filename, "bytes": len(data),
+            "pages": info["pages"], "options": stored_options}, work.payload())
         try:
-            job = await self.jobs.create(DOCUMENT_JOB, owner, {
-                "document_id": doc_id, "filename": filename, "bytes": len(data),
-                "pages": info["pages"], "options": stored_options})
-            task = DocumentTask(job.id, doc_id, info["pages"], stored_options)
+            await self.files.save(doc_id, UPLOAD, data)
             await self.documents.create(doc_id, owner, filename, content_hash(data),
                                         len(data), info["doc_type"], info["pages"],
                                         stored_options, job.id)
-            await self.stores.eventbus.enqueue(OCR_QUEUE, task.payload())
+            await self.job_system.enqueue(job)
         except Exception as exc:
-            with contextlib.suppress(Exception):
-                if task is None:
-                    await self.files.delete(doc_id, UPLOAD)
-                else:
-                    await self.worker.end(
-                        task, error=f"the job could not be queued: {failure_message(exc)}")
+            await self._not_queued(job, doc_id, exc)
             raise
-        self.worker.wake()
         return {"async": True, "job_id": job.id, "document_id": doc_id,
                 "status": job.status.value, "pages": info["pages"],
-                "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}",
+                "status_url": f"/api/v1/jobs/{job.id}", "events_channel": job_channel(job.id),
                 "document_url": f"/api/v1/ocr/documents/{doc_id}"}
+
+    async def _not_queued(self, job: Job, doc_id: str, exc: Exception) -> None:
+        error = f"the job could not be queued: {failure_message(exc)}"
+        with contextlib.suppress(Exception):
+            await self.documents.fail(doc_id, error)
+        with contextlib.suppress(Exception):
+            await self.progress.finish(job.id, error=error)
+        with contextlib.suppress(Exception):
+            await self.document_jobs.end_document(doc_id, error)
 
     async def _process(self, doc_id: str, data: bytes, options: OcrOptions,
                        job_id: str | None = None, total: int | None = None) -> DocumentResult:
@@ -238,7 +248,7 @@ class OcrService:
                                      images)
         return result
 
-    # -- the job worker (deployments.ocr.worker) -------------------------------------
+    # -- the job worker (storage.jobs.worker) ----------------------------------------
 
     def start_worker(self) -> bool:
         """Start the worker loop that runs queued document jobs on the running event loop
@@ -248,12 +258,15 @@ class OcrService:
     async def work_once(self, consumer: str | None = None) -> bool:
         """Claim one queued document task and run it to its end here (tests, tools);
         False when the queue had none ready."""
-        return await self.worker.work_once(consumer)
+        return await self.worker.work_once(consumer=consumer)
 
     async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Stop this replica's job work within about ``timeout_s`` (tests, replica
         shutdown; idempotent): the jobs running here are handed back to the queue
-        (`DocumentWorker.stop`), then the thread pool is shut down without waiting."""
+        (`JobWorker.stop`), then the thread pool is shut down without waiting: a
+        Tesseract call cannot be interrupted, so a page being recognised finishes on its
+        thread and its result is dropped; nothing is written after the cancel. A
+        redelivered job resumes after the pages finished here (their checkpoints)."""
         await self.worker.stop(timeout_s)
         self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -28,6 +28,7 @@ from pytesseract import pytesseract as _tess
 from actors.ocr.recognize import ENGINE_RETRIES
 from deployments.ocr.errors import UnknownDocumentError
 from deployments.ocr.jobs import OCR_QUEUE
+from storage.records.jobs import job_channel
 from tests.deployments.analytics_support import wait_for_job
 from tests.deployments.ocr_replicas import (
     OCR,
@@ -78,7 +79,7 @@ def test_job_survives_its_worker_dying_mid_document(
                                                    "searchable.pdf"]
     if hasattr(replicas.a.stores.eventbus, "read_after"):  # the embedded bus keeps a log
         events, _ = replicas.api.run(replicas.a.stores.eventbus.read_after,
-                                     f"jobs.{job_id}", 0, 1.0)
+                                     job_channel(job_id), 0, 1.0)
         steps = [(e["status"], e.get("done")) for e in events]
         assert steps.count(("running", 1)) == 2  # once by A, once by B
         assert steps[-1][0] == "succeeded"

@@ -46,10 +46,10 @@ def test_live_worker_keeps_its_job_past_the_lease(
     b = replicas.b()
     taken_by_b: list[Any] = []
 
-    async def spy(task: Any, work: Any) -> None:
+    async def spy(kind: Any, task: Any) -> None:
         taken_by_b.append(task)
 
-    monkeypatch.setattr(b.worker, "_job", spy)
+    monkeypatch.setattr(b.worker, "_run_task", spy)
     started = replicas.upload(png_page(["Long running"]), "one.png", params={"async": "true"},
                               strategy="single")
     assert started.status_code == 202, started.text

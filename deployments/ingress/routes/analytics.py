@@ -16,6 +16,7 @@ from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
 from deployments.ingress.roles import ANALYSTS, ANYONE
+from storage.records.jobs import job_channel
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 Analyst = Annotated[Principal, Depends(require(ANALYSTS))]
@@ -54,15 +55,10 @@ async def import_transactions(
     data = await file.read()
     if not data:
         raise ApiError(400, f"{name} is empty")
-    job = await ctx.jobs.create("analytics.import", principal.id,
-                                {"filename": name, "table": table, "bytes": len(data)})
-    try:
-        started = await ctx.analytics.start_import(job.id, data, name, table, fmt)
-    except ApiError as exc:
-        await ctx.jobs.finish(job.id, error=exc.detail)
-        raise
-    return {"job_id": job.id, "status": job.status.value, "table": table,
-            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}",
+    started = await ctx.analytics.start_import(principal.id, data, name, table, fmt)
+    job_id = started.pop("job_id")
+    return {"job_id": job_id, "status": started.pop("status"), "table": table,
+            "status_url": f"/api/v1/jobs/{job_id}", "events_channel": job_channel(job_id),
             **started}
 
 
@@ -166,17 +162,13 @@ async def models(ctx: Context, _: Anyone) -> dict[str, Any]:
 
 class TrainingRequest(BaseModel):
     quick: bool = False
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
 @router.post("/training", status_code=202)
 async def training(ctx: Context, principal: Analyst, body: TrainingRequest) -> dict[str, Any]:
     """Fit every analytics model as Ray tasks and register the new versions (job)."""
-    job = await ctx.jobs.create("analytics.training", principal.id, body.model_dump())
-    try:
-        await ctx.analytics.start_training(job.id, body.quick, body.seed)
-    except ApiError as exc:
-        await ctx.jobs.finish(job.id, error=exc.detail)
-        raise
-    return {"job_id": job.id, "status": job.status.value,
-            "status_url": f"/api/v1/jobs/{job.id}", "events_channel": f"jobs.{job.id}"}
+    started = await ctx.analytics.start_training(principal.id, body.quick, body.seed)
+    job_id = started["job_id"]
+    return {"job_id": job_id, "status": started["status"],
+            "status_url": f"/api/v1/jobs/{job_id}", "events_channel": job_channel(job_id)}

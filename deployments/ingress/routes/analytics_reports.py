@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.roles import ANALYSTS, ANYONE
+from storage.records.jobs import job_channel
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 Analyst = Annotated[Principal, Depends(require(ANALYSTS))]
@@ -30,7 +31,7 @@ class ReportOptions(BaseModel):
 
     table: str = Field("transactions", pattern=TABLE)
     title: str = Field("Marketing analytics report", min_length=1, max_length=200)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     as_of: str | None = Field(None, pattern=DATE)
     calibration_end: str | None = Field(None, pattern=DATE)
     holdout_days: int = Field(91, ge=0, le=3650)
@@ -58,7 +59,7 @@ async def create_report(ctx: Context, principal: Analyst, body: ReportOptions) -
     """Queue a report: 202 with the job id; the job's result is the report entry."""
     job_id = await ctx.analytics.request_report(principal.id, body.table, body.config())
     return {"job_id": job_id, "status": "queued", "status_url": f"/api/v1/jobs/{job_id}",
-            "events_channel": f"jobs.{job_id}"}
+            "events_channel": job_channel(job_id)}
 
 
 @router.get("/reports")
