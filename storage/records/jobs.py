@@ -20,6 +20,7 @@ from typing import Any
 
 from storage.database.base import Queries, Row
 from storage.eventbus.base import EventBus
+from storage.records.blobs import BlobTable
 
 ACTIVE = ("queued", "running")
 """Statuses of a job that has not ended."""
@@ -221,27 +222,9 @@ class JobProgress:
             "result": result, "error": error, "at": time.time()})
 
 
-class JobBlobs:
+class JobBlobs(BlobTable):
     """A job's inputs as bytes (e.g. an import's upload), readable by the worker that runs
     it on any node; the job's kind deletes them when the job ends."""
 
     def __init__(self, db: Queries) -> None:
-        self._db = db
-
-    async def put(self, job_id: str, name: str, data: bytes) -> None:
-        await self._db.execute(
-            "INSERT INTO job_blobs (job_id, name, data, bytes, created_at)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id, name)"
-            " DO UPDATE SET data = excluded.data, bytes = excluded.bytes,"
-            " created_at = excluded.created_at",
-            job_id, name, bytes(data), len(data), time.time(),
-        )
-
-    async def get(self, job_id: str, name: str) -> bytes | None:
-        value = await self._db.fetchval(
-            "SELECT data FROM job_blobs WHERE job_id = $1 AND name = $2", job_id, name)
-        return None if value is None else bytes(value)
-
-    async def delete(self, job_id: str) -> int:
-        """Delete every blob of the job; returns how many."""
-        return await self._db.execute("DELETE FROM job_blobs WHERE job_id = $1", job_id)
+        super().__init__(db, "job_blobs", "job_id")

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from storage.database.base import Queries, Row
+from storage.records.blobs import BlobTable
 
 DOCUMENT_JOB = "ocr.document"
 """Job kind of an uploaded document processed in the background."""
@@ -144,37 +145,9 @@ class OcrDocuments:
         return [DocumentRecord.from_row(r) for r in rows]
 
 
-class OcrBlobs:
-    """Named byte strings per document in the shared Database (``ocr_blobs``), so that
-    any replica on any node reads what another one wrote. `put` replaces an existing
-    blob of the same name: writing it again (a redelivered job) stores it once."""
+class OcrBlobs(BlobTable):
+    """Named byte strings per document (``ocr_blobs``): an async upload until its job ends,
+    page images, the searchable PDF."""
 
     def __init__(self, db: Queries) -> None:
-        self._db = db
-
-    async def put(self, doc_id: str, name: str, data: bytes) -> None:
-        await self._db.execute(
-            "INSERT INTO ocr_blobs (document_id, name, data, bytes, created_at)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (document_id, name)"
-            " DO UPDATE SET data = excluded.data, bytes = excluded.bytes,"
-            " created_at = excluded.created_at",
-            doc_id, name, bytes(data), len(data), time.time(),
-        )
-
-    async def get(self, doc_id: str, name: str) -> bytes | None:
-        value = await self._db.fetchval(
-            "SELECT data FROM ocr_blobs WHERE document_id = $1 AND name = $2", doc_id, name)
-        return None if value is None else bytes(value)
-
-    async def names(self, doc_id: str) -> dict[str, int]:
-        """Name → size of every blob of the document."""
-        rows = await self._db.fetch(
-            "SELECT name, bytes FROM ocr_blobs WHERE document_id = $1 ORDER BY name", doc_id)
-        return {str(r["name"]): int(r["bytes"]) for r in rows}
-
-    async def delete(self, doc_id: str, name: str | None = None) -> int:
-        """Delete one blob (``name``) or all of the document's; returns how many."""
-        if name is None:
-            return await self._db.execute("DELETE FROM ocr_blobs WHERE document_id = $1", doc_id)
-        return await self._db.execute(
-            "DELETE FROM ocr_blobs WHERE document_id = $1 AND name = $2", doc_id, name)
+        super().__init__(db, "ocr_blobs", "document_id")
