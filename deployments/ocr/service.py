@@ -54,6 +54,7 @@ from deployments.ocr.errors import UnknownDocumentError
 from deployments.ocr.files import PDF, UPLOAD, DocumentFiles, encode_png, page_name
 from deployments.ocr.jobs import OCR_QUEUE, DocumentJobs, DocumentTask, failure_message
 from storage.jobs import Chore, JobSystem
+from storage.jobs.beating import beating
 from storage.jobs.worker import STOP_TIMEOUT_S
 from storage.records.jobs import Job, job_channel
 from storage.records.ocr import (
@@ -153,21 +154,9 @@ class OcrService:
         runs: it is failed as abandoned (`_reap`) only once this replica stops."""
         lease = self.settings.ocr_job_lease_s
 
-        async def heartbeat() -> None:
-            while True:
-                await asyncio.sleep(lease / 3)
-                try:
-                    await self.documents.renew(doc_id, lease)
-                except Exception:
-                    log.exception("document %s: renewing the lease failed", doc_id)
-
-        beat = asyncio.get_running_loop().create_task(heartbeat())
-        try:
+        async with beating(lambda: self.documents.renew(doc_id, lease), lease / 3,
+                           f"lease of document {doc_id}"):
             yield
-        finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
 
     async def _queue(self, owner: str, filename: str, data: bytes, doc_id: str,
                      info: dict[str, Any], stored_options: dict[str, Any]) -> dict[str, Any]:

@@ -5,11 +5,11 @@ fails it with the reason if the command dies (such a job has no payload to run a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
+from storage.jobs.beating import beating
 from storage.records.jobs import Jobs
 
 HOLD_LEASE_S = 60.0
@@ -23,16 +23,6 @@ async def holding(jobs: Jobs, job_id: str, holder: str,
     if await jobs.take(job_id, delivery, holder, lease_s) is None:
         raise RuntimeError(f"job {job_id} has ended or is held by another worker")
 
-    async def heartbeat() -> None:
-        while True:
-            await asyncio.sleep(lease_s / 3)
-            with contextlib.suppress(Exception):
-                await jobs.renew(job_id, delivery, lease_s)
-
-    beat = asyncio.get_running_loop().create_task(heartbeat())
-    try:
+    async with beating(lambda: jobs.renew(job_id, delivery, lease_s), lease_s / 3,
+                       f"lease of job {job_id}"):
         yield
-    finally:
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
