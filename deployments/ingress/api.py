@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from config.settings import Settings
 from deployments.ingress.context import IngressContext
-from deployments.ingress.errors import install_error_handlers
+from deployments.ingress.errors import install_error_handlers, install_error_schema
 from deployments.ingress.logs import configure_json_logging
 from deployments.ingress.middleware import RequestMiddleware
 from deployments.ingress.routes import (
@@ -61,6 +61,7 @@ def create_api(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    install_error_schema(app)
     for module in ROUTES:
         app.include_router(module.router)
     web = web_app(web_dist)  # the built web interface at / (last: API routes come first)
