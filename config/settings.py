@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(14 * 86_400, gt=0)
     admin_username: str = "admin"
     admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
+    metrics_token: SecretStr | None = None
+    """Bearer token Prometheus presents to scrape ``/metrics`` (``Authorization: Bearer
+    <token>``); admins' own credentials work too. None: admins only."""
 
     # limits
     rate_limit_per_minute: int = Field(600, gt=0)
