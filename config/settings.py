@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(14 * 86_400, gt=0)
     admin_username: str = "admin"
     admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
+    metrics_token: SecretStr | None = None
+    """Bearer token Prometheus presents to scrape ``/metrics`` (``Authorization: Bearer
+    <token>``); admins' own credentials work too. None: admins only."""
 
     # limits
     rate_limit_per_minute: int = Field(600, gt=0)
@@ -110,6 +113,16 @@ class Settings(BaseSettings):
     """How long it must stay below target before Serve removes one (None: Serve's, 600 s)."""
     fast_proxy: bool = True
     """Use Serve's HAProxy ingress mode (RAY_SERVE_ENABLE_HA_PROXY); set before Ray starts."""
+    haproxy_maxconn: int = Field(4096, ge=64, le=1_000_000)
+    """HAProxy's connection limit (Serve's RAY_SERVE_HAPROXY_MAXCONN)."""
+    haproxy_timeout_client_s: int = Field(30, ge=1, le=3600)
+    """How long a client may stay silent mid-request or mid-response (Serve's default is
+    3600 s, which let idle connections pile up)."""
+    haproxy_timeout_http_request_s: int = Field(5, ge=1, le=300)
+    """Time to send a whole request head (slowloris); Serve sets none."""
+    haproxy_max_conn_per_source: int = Field(256, ge=0, le=1_000_000)
+    """Concurrent connections one client address may hold (0: no limit). Behind a load
+    balancer that hides client addresses, raise it or set 0."""
 
     # cluster operations (`armillary job|kube|gateway`)
     ray_dashboard_url: str = "http://127.0.0.1:8265"

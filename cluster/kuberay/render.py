@@ -80,7 +80,9 @@ def _env(settings: Settings) -> list[dict[str, str]]:
         "RAY_USAGE_STATS_ENABLED": "0",
     }
     if settings.fast_proxy:
-        env |= {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+        env |= {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+                "RAY_SERVE_HAPROXY_MAXCONN": str(settings.haproxy_maxconn),
+                "RAY_SERVE_HAPROXY_TIMEOUT_CLIENT_S": str(settings.haproxy_timeout_client_s)}
     return [{"name": k, "value": v} for k, v in env.items()]
 
 

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 
 from config.settings import Settings
 from deployments.ingress.context import IngressContext
-from deployments.ingress.errors import install_error_handlers
+from deployments.ingress.docs import install_docs
+from deployments.ingress.errors import install_error_handlers, install_error_schema
 from deployments.ingress.logs import configure_json_logging
 from deployments.ingress.middleware import RequestMiddleware
 from deployments.ingress.routes import (
@@ -58,9 +59,12 @@ def create_api(
     app = FastAPI(
         title="Armillary", version="0.1.0", lifespan=lifespan,
         description="Crypto prediction, document OCR and marketing analytics on Ray.",
+        docs_url=None, redoc_url=None,  # served offline by install_docs
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    install_error_schema(app)
+    install_docs(app)
     for module in ROUTES:
         app.include_router(module.router)
     web = web_app(web_dist)  # the built web interface at / (last: API routes come first)

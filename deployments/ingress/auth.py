@@ -103,7 +103,9 @@ class AuthService:
 
     async def logout(self, principal: Principal, refresh_token: str | None) -> None:
         if refresh_token:
-            owner = await self.refresh_tokens.revoke_family_of(refresh_token)
+            # Ownership is checked before anything is revoked: another user's token is
+            # refused and their sessions stay as they were.
+            owner = await self.refresh_tokens.revoke_family_of(refresh_token, principal.id)
             if owner is not None and owner != principal.id:
                 raise ApiError(403, "that refresh token belongs to another user")
         if principal.jti and principal.expires_at:

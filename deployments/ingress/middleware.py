@@ -1,6 +1,7 @@
 """One pure-ASGI middleware for what every HTTP request gets: a request id (response
-header and log context), the body size limit (413), latency/count metrics, an access
-log line, and an audit record for every mutating request."""
+header and log context), ``X-Content-Type-Options: nosniff``, the body size limit (413),
+latency/count metrics, an access log line, and an audit record for every mutating
+request."""
 
 from __future__ import annotations
 
@@ -68,6 +69,11 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
+                # No response may be sniffed into something else (JSON as HTML, say).
+                if not any(k.lower() == b"x-content-type-options"
+                           for k, _ in message.get("headers", [])):
+                    message["headers"] = [*message.get("headers", []),
+                                          (b"x-content-type-options", b"nosniff")]
                 if self.add_request_id_header:
                     message["headers"] = [
                         *[(k, v) for k, v in message.get("headers", [])

@@ -83,16 +83,21 @@ class RefreshTokens:
             )
         return Rotation(RefreshOutcome.OK, row["user_id"], new)
 
-    async def revoke_family_of(self, token: str) -> str | None:
-        """Revoke the family the token belongs to; returns its user id."""
+    async def revoke_family_of(self, token: str, owner: str | None = None) -> str | None:
+        """Revoke the family the token belongs to; returns its user id. With ``owner``,
+        only a token of that user's is revoked (another user's is left alone and its
+        owner returned, for the caller to refuse)."""
         row = await self._db.fetchrow(
             "SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = $1", _digest(token)
         )
         if row is None:
             return None
+        if owner is not None and str(row["user_id"]) != owner:
+            return str(row["user_id"])
         await self._db.execute(
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1"
-            " AND revoked_at IS NULL", row["family_id"], time.time(),
+            " AND user_id = $3 AND revoked_at IS NULL", row["family_id"], time.time(),
+            row["user_id"],
         )
         return str(row["user_id"])
 

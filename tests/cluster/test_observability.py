@@ -111,6 +111,13 @@ def test_prometheus_scrapes_ingress_and_ray() -> None:
     config = yaml.safe_load((CONFIG / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["armillary-ingress"]["metrics_path"] == "/metrics"
+    # /metrics is gated: Prometheus presents the token compose gives the suite
+    token_file = jobs["armillary-ingress"]["authorization"]["credentials_file"]
+    token = (CONFIG / "prometheus" / token_file).read_text()
+    compose = yaml.safe_load((CONFIG / "compose.yaml").read_text())["services"]
+    assert compose["armillary"]["environment"]["ARMILLARY_METRICS_TOKEN"] == token
+    assert f"./prometheus/{token_file}:/etc/prometheus/{token_file}:ro" in (
+        compose["prometheus"]["volumes"])
     assert jobs["ray"]["file_sd_configs"][0]["files"][0].endswith(
         "prom_metrics_service_discovery.json")
     assert config["rule_files"] == ["alerts.yml"]

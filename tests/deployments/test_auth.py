@@ -61,6 +61,21 @@ def test_logout_revokes_access_and_refresh(api: Api) -> None:
     assert again.status_code == 401
 
 
+def test_logout_with_another_users_refresh_token_revokes_nothing(api: Api) -> None:
+    victim = api.login("analyst")
+    attacker = {"Authorization": f"Bearer {api.login('researcher')['access_token']}"}
+    out = api.client.post("/api/v1/auth/logout", json={"refresh_token": victim["refresh_token"]},
+                          headers=attacker)
+    assert out.status_code == 403
+    assert out.json()["detail"] == "that refresh token belongs to another user"
+    # The victim's refresh family is intact: their token still rotates.
+    rotated = api.client.post("/api/v1/auth/refresh",
+                              json={"refresh_token": victim["refresh_token"]})
+    assert rotated.status_code == 200, rotated.text
+    # And the refused logout did not end the attacker's own session either.
+    assert api.client.get("/api/v1/auth/me", headers=attacker).status_code == 200
+
+
 def _forge(header: dict[str, object], claims: dict[str, object], signature: bytes = b"") -> str:
     def part(data: object) -> str:
         raw = data if isinstance(data, bytes) else json.dumps(data).encode()

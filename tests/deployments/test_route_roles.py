@@ -23,7 +23,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, chdb_warehouse: Any) -> Iterat
     api.client.__exit__(None, None, None)
 
 PUBLIC = {
-    ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
+    ("GET", "/health"), ("GET", "/ready"),
     ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"),
 }
 
@@ -40,6 +40,7 @@ PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("POST", "/api/v1/auth/logout", ANYONE, "/api/v1/auth/logout", {}),
     ("GET", "/api/v1/echo", ANYONE, "/api/v1/echo?message=x", None),
     ("GET", "/api/v1/jobs/{job_id}", ANYONE, "/api/v1/jobs/nope", None),
+    ("GET", "/metrics", ADMINS, "/metrics", None),  # or the metrics token (scrapers)
     ("GET", "/api/v1/users", ADMINS, "/api/v1/users", None),
     ("POST", "/api/v1/users", ADMINS, "/api/v1/users",
      {"username": "newbie", "password": "long enough pw", "role": "viewer"}),

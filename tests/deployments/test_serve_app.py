@@ -12,8 +12,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.serve]
 def test_login_and_protected_route_through_serve(serve_url: str) -> None:
     with httpx.Client(base_url=serve_url, timeout=30) as http:
         assert http.get("/health").json() == {"status": "ok"}
-        ready = http.get("/ready").json()
-        assert ready["down"] == [], ready
+        assert http.get("/ready").json() == {"status": "ready"}
         assert http.get("/api/v1/echo", params={"message": "x"}).status_code == 401
         login = http.post("/api/v1/auth/token",
                           data={"username": "admin", "password": "admin-dev-password"})
@@ -30,4 +29,6 @@ def test_login_and_protected_route_through_serve(serve_url: str) -> None:
                           data={"username": "serve-viewer", "password": "long enough pw"})
         viewer_auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
         assert http.get("/api/v1/users", headers=viewer_auth).status_code == 403
-        assert "armillary_http_requests_total" in http.get("/metrics").text
+        assert http.get("/ready", headers=auth).json()["down"] == []
+        assert http.get("/metrics").status_code == 401
+        assert "armillary_http_requests_total" in http.get("/metrics", headers=auth).text

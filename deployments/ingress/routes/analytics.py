@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
+from deployments.ingress.limits import MAX_AMOUNT, MAX_SEED
 from deployments.ingress.roles import ANALYSTS, ANYONE
 from storage.records.jobs import job_channel
 
@@ -95,7 +96,7 @@ class UpliftCustomer(BaseModel):
 
     customer_id: str = Field(min_length=1, max_length=128)
     recency: int = Field(ge=0, le=1000, description="months since the last purchase")
-    history: float = Field(ge=0, description="spend in the past year")
+    history: float = Field(ge=0, le=MAX_AMOUNT, description="spend in the past year")
     mens: Literal[0, 1]
     womens: Literal[0, 1]
     zip_code: Literal["Urban", "Surburban", "Rural"]
@@ -108,9 +109,9 @@ class UpliftRequest(BaseModel):
 
 
 class TargetingRequest(UpliftRequest):
-    budget: float = Field(ge=0)
-    cost_per_contact: float = Field(gt=0)
-    value_per_outcome: float | None = Field(None, gt=0)
+    budget: float = Field(ge=0, le=MAX_AMOUNT)
+    cost_per_contact: float = Field(gt=0, le=MAX_AMOUNT)
+    value_per_outcome: float | None = Field(None, gt=0, le=MAX_AMOUNT)
 
 
 @router.post("/uplift/scores")
@@ -128,13 +129,14 @@ async def uplift_targeting(ctx: Context, _: Analyst, body: TargetingRequest) -> 
 
 
 class Bounds(BaseModel):
-    min: float = Field(0.0, ge=0)
-    max: float = Field(ge=0)
+    min: float = Field(0.0, ge=0, le=MAX_AMOUNT)
+    max: float = Field(ge=0, le=MAX_AMOUNT)
 
 
 class AllocationRequest(BaseModel):
-    total: float | None = Field(None, ge=0, description="weekly total; default: current sum")
-    current: dict[str, float] | None = Field(
+    total: float | None = Field(None, ge=0, le=MAX_AMOUNT,
+                                description="weekly total; default: current sum")
+    current: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT)]] | None = Field(
         None, description="current weekly spend per channel; default: the model's recent")
     bounds: dict[str, Bounds] = Field(default_factory=dict)
 
@@ -162,7 +164,7 @@ async def models(ctx: Context, _: Anyone) -> dict[str, Any]:
 
 class TrainingRequest(BaseModel):
     quick: bool = False
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
 
 
 @router.post("/training", status_code=202)

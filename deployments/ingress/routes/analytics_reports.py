@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
+from deployments.ingress.limits import MAX_EPOCH_S, MAX_SEED
 from deployments.ingress.roles import ANALYSTS, ANYONE
 from storage.records.jobs import job_channel
 
@@ -31,7 +32,7 @@ class ReportOptions(BaseModel):
 
     table: str = Field("transactions", pattern=TABLE)
     title: str = Field("Marketing analytics report", min_length=1, max_length=200)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     as_of: str | None = Field(None, pattern=DATE)
     calibration_end: str | None = Field(None, pattern=DATE)
     holdout_days: int = Field(91, ge=0, le=3650)
@@ -93,7 +94,8 @@ async def report_pdf(
 class ScheduleRequest(ReportOptions):
     name: str = Field(min_length=1, max_length=100)
     every: str = Field("weekly", pattern="^(daily|weekly)$")
-    first_run_at: float | None = Field(None, ge=0, description="epoch seconds; default now")
+    first_run_at: float | None = Field(None, ge=0, le=MAX_EPOCH_S,
+                                        description="epoch seconds; default now")
 
 
 @router.post("/schedules", status_code=201)

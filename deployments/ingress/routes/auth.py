@@ -18,6 +18,10 @@ from deployments.ingress.roles import ANYONE
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+"""Token responses must not be kept by any cache (RFC 6749 section 5.1)."""
+
+
 class TokenResponse(BaseModel):
     access_token: str
     refresh_token: str
@@ -35,8 +39,10 @@ class LogoutRequest(BaseModel):
 
 @router.post("/token", response_model=TokenResponse)
 async def token(
-    request: Request, ctx: Context, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    request: Request, response: Response, ctx: Context,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Any:
+    response.headers.update(NO_STORE)
     request.scope[ACTOR_KEY] = f"login:{form.username[:64]}"
     client = request.client.host if request.client else "unknown"
     decision = await ctx.stores.cache.hit(
@@ -49,7 +55,8 @@ async def token(
 
 
 @router.post("/refresh", response_model=TokenResponse)
-async def refresh(body: RefreshRequest, ctx: Context) -> Any:
+async def refresh(body: RefreshRequest, response: Response, ctx: Context) -> Any:
+    response.headers.update(NO_STORE)
     return asdict(await ctx.auth.refresh(body.refresh_token))
 
 

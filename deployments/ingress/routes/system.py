@@ -1,15 +1,18 @@
-"""Liveness, readiness (each store checked), Prometheus metrics, job status, and the
+"""Liveness, readiness (each store checked; details for admins), Prometheus metrics
+(metrics token or admin), job status, and the
 echo service (a trivial deployment: smoke test and latency benchmark target)."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from deployments.ingress.auth import Principal
+from deployments.ingress.context import IngressContext
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
 from deployments.ingress.roles import ANYONE, Role
@@ -22,17 +25,56 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def optional_principal(
+    ctx: Context,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal | None:
+    """The caller when the request carries valid credentials, else None (anonymous)."""
+    if not authorization and not x_api_key:
+        return None
+    try:
+        return await ctx.auth.authenticate(authorization, x_api_key)
+    except ApiError:
+        return None
+
+
 @router.get("/ready")
-async def ready(ctx: Context) -> JSONResponse:
+async def ready(
+    ctx: Context, caller: Annotated[Principal | None, Depends(optional_principal)]
+) -> JSONResponse:
+    """Readiness: the status code (200 or 503) and ``status`` for anyone (probes); which
+    store is down and why (addresses, exception text) only for admins."""
     stores = await ctx.stores.health(ctx.settings.store_timeout_s)
     ctx.metrics.set_health(stores)
     down = sorted(k for k, v in stores.items() if v != "ok")
-    body = {"status": "ready" if not down else "degraded", "stores": stores, "down": down}
+    body: dict[str, Any] = {"status": "ready" if not down else "degraded"}
+    if caller is not None and caller.role is Role.ADMIN:
+        body.update(stores=stores, down=down)
     return JSONResponse(body, 200 if not down else 503)
 
 
+def _metrics_token_matches(ctx: IngressContext, authorization: str | None) -> bool:
+    token = ctx.settings.metrics_token
+    if token is None or not authorization:
+        return False
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.get_secret_value().encode())
+
+
 @router.get("/metrics")
-async def metrics(ctx: Context) -> Response:
+async def metrics(
+    ctx: Context,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Prometheus exposition, for the scraper's ``metrics_token`` or an admin."""
+    if not _metrics_token_matches(ctx, authorization):
+        principal = await ctx.auth.authenticate(authorization, x_api_key)  # 401 when none
+        if principal.role is not Role.ADMIN:
+            raise ApiError(403, f"role {principal.role.value!r} may not read metrics "
+                                "(needs admin, or the metrics token)")
     return Response(ctx.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
+from deployments.ingress.limits import MAX_EPOCH_S, MAX_OFFSET
 from deployments.ingress.roles import ADMINS, Role
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -36,7 +37,8 @@ class NewApiKey(BaseModel):
 
 @router.get("/users")
 async def list_users(
-    ctx: Context, _: Admin, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+    ctx: Context, _: Admin, limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[dict[str, Any]]:
     return [u.public() for u in await ctx.auth.users.list(limit, offset)]
 
@@ -85,6 +87,6 @@ async def revoke_api_key(key_id: str, ctx: Context, _: Admin) -> Response:
 @router.get("/audit")
 async def audit_log(
     ctx: Context, _: Admin, limit: int = Query(100, ge=1, le=1000), actor: str | None = None,
-    before: float | None = None,
+    before: float | None = Query(None, ge=0, le=MAX_EPOCH_S),
 ) -> list[dict[str, Any]]:
     return await ctx.audit.recent(limit, actor, before)
