@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     timeseries_url: StoreUrl = AnyUrl("warehouse://timeseries")
     warehouse_url: StoreUrl = AnyUrl("chdb:///var/warehouse")
     store_timeout_s: float = Field(3.0, gt=0)
+    audit_retry_s: float = Field(5.0, ge=0, le=60)
+    """How long a mutation's response waits for the database to take its audit row before
+    the row goes to the durable outbox (``<data_dir>/audit-outbox``) instead."""
 
     # auth
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
