@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from deployments.ingress.errors import error_response
+from deployments.ingress.errors import error_response, failure_response
 from deployments.ingress.logs import request_id_var
 from deployments.ingress.metrics import IngressMetrics
 from storage.records.audit import AuditEntry, DurableAudit
@@ -99,6 +99,12 @@ class RequestMiddleware:
                 413, f"request body larger than {self.max_body_bytes} bytes"
             )
             await too_large(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here, inside the request's id context (Starlette's last-resort
+            # handler runs outside this middleware, where the id is gone).
+            if response_started:
+                raise
+            await failure_response(exc)(scope, receive, send_with_id)
         finally:
             if not audited:  # the app failed before it answered
                 await self._audit(scope, status, request_id)
