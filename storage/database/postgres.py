@@ -25,9 +25,12 @@ _SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
+    asyncpg.InternalClientError,
 )
 """The server is away or refusing work for now (restart, shutdown, connection dropped
-mid-query, pool closed, too many connections, timeout): `StoreUnavailableError`."""
+mid-query, pool closed, too many connections, timeout): `StoreUnavailableError`.
+InternalClientError: the pool resetting a connection the server just dropped ("cannot
+switch to state ..."), seen under `pg_ctl restart -m fast`."""
 
 
 def _unavailable(exc: BaseException) -> StoreUnavailableError:

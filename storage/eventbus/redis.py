@@ -86,6 +86,17 @@ class RedisEventBus(RedisBacked, EventBus):
 
     @translated
     async def claim(self, queue: str, consumer: str, lease_s: float) -> Task | None:
+        try:
+            return await self._claim(queue, consumer, lease_s)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis came back without its data (no persistence): make the group again
+            # instead of failing every claim until this process restarts.
+            self._groups.discard(self._stream(queue))
+            return await self._claim(queue, consumer, lease_s)
+
+    async def _claim(self, queue: str, consumer: str, lease_s: float) -> Task | None:
         stream = self._stream(queue)
         await self._ensure_group(stream)
         leases = stream + ":leases"
