@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     from cluster import gateway_cli, jobs_cli, ocr_cli
     from cluster.kuberay import cli as kube_cli
 
+    keys = sub.add_parser("keys", help="encryption keys of secrets at rest").add_subparsers(
+        dest="action", required=True)
+    keys.add_parser("new", help="print a new key (put it first in ARMILLARY_ENCRYPTION_KEYS)")
+    keys.add_parser("rotate", help="re-encrypt stored secrets with the first key")
     for module in (jobs_cli, kube_cli, gateway_cli, ocr_cli):
         module.add_parser(sub)
     return parser
@@ -47,6 +51,7 @@ async def _with_auth(settings: Settings, action: str, args: argparse.Namespace) 
     from storage.records.accounts import AccountError, Accounts
     from storage.records.api_keys import ApiKeys
     from storage.registry import open_backend
+    from storage.sealing import settings_sealer
 
     db = open_backend("database", settings.url("database"))
     await db.connect()
@@ -67,12 +72,35 @@ async def _with_auth(settings: Settings, action: str, args: argparse.Namespace) 
             if owner is None or owner.role != Role.ADMIN.value:
                 print(f"error: {owner_name!r} is not an admin user", file=sys.stderr)
                 return 1
-            record, key = await ApiKeys(db).create(args.name, args.role, owner.id)
+            record, key = await ApiKeys(db, settings_sealer(settings)).create(
+                args.name, args.role, owner.id)
             print(json.dumps({**record.public(), "key": key}))
             print("store this key now; it is not shown again", file=sys.stderr)
         return 0
     finally:
         await db.close()
+
+
+async def _keys(settings: Settings, action: str) -> int:
+    """`armillary keys new|rotate`: a new Fernet key; re-encrypt the secret material with
+    the first of ARMILLARY_ENCRYPTION_KEYS (keep the old keys after it until this ran)."""
+    from storage.records.api_keys import ApiKeys
+    from storage.registry import open_backend
+    from storage.sealing import new_key, settings_sealer
+
+    if action == "new":
+        print(new_key())
+        return 0
+    db = open_backend("database", settings.url("database"))
+    await db.connect()
+    try:
+        await db.migrate()
+        async with db.transaction() as tx:
+            count = await ApiKeys(tx, settings_sealer(settings)).rotate_keys()
+    finally:
+        await db.close()
+    print(json.dumps({"rotated": {"api_keys": count}}))
+    return 0
 
 
 def _read_password() -> str:
@@ -117,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if report.get("ready") else 1
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "keys":
+        return asyncio.run(_keys(settings, args.action))
     if args.command in ("user", "apikey"):
         if args.command == "user" and args.password == "":
             print("error: empty password", file=sys.stderr)

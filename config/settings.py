@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     timeseries_url: StoreUrl = AnyUrl("warehouse://timeseries")
     warehouse_url: StoreUrl = AnyUrl("chdb:///var/warehouse")
     store_timeout_s: float = Field(3.0, gt=0)
+    audit_retry_s: float = Field(5.0, ge=0, le=60)
+    """How long a mutation's response waits for the database to take its audit row before
+    the row goes to the durable outbox (``<data_dir>/audit-outbox``) instead."""
 
     # auth
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -61,6 +64,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "armillary-api"
     access_token_ttl_s: int = Field(900, gt=0, le=86_400)
     refresh_token_ttl_s: int = Field(14 * 86_400, gt=0)
+    encryption_keys: SecretStr | None = None
+    """Comma-separated Fernet keys for secret material at rest (API-key digests): the
+    first encrypts, all decrypt (`armillary keys rotate` re-encrypts with the first).
+    Required outside development and test; there a known dev key is used."""
     admin_username: str = "admin"
     admin_password: SecretStr = SecretStr(DEV_ADMIN_PASSWORD)
     metrics_token: SecretStr | None = None
@@ -228,6 +235,9 @@ class Settings(BaseSettings):
             problems.append("ARMILLARY_JWT_SECRET must be a random value of >= 32 characters")
         if self.admin_password.get_secret_value() in ("", DEV_ADMIN_PASSWORD):
             problems.append("ARMILLARY_ADMIN_PASSWORD must be set (the dev default is refused)")
+        if self.encryption_keys is None or not self.encryption_keys.get_secret_value():
+            problems.append("ARMILLARY_ENCRYPTION_KEYS must be set (Fernet keys, comma-"
+                            "separated; make one with `armillary keys new`)")
         if problems:
             joined = "; ".join(problems)
             raise ValueError(f"insecure settings for {self.environment.value}: {joined}")

@@ -25,6 +25,24 @@ class StoreUnavailableError(StorageError):
     """The backend cannot be reached (server down, connection refused)."""
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a store cannot be used now (a 503 and a retry, not a bug):
+    `StoreUnavailableError`, or a driver's connection error that reached past a backend
+    (asyncpg, Redis, SQLite), a dropped connection or a timeout."""
+    import sqlite3
+
+    import asyncpg
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if isinstance(exc, StoreUnavailableError | ConnectionError | TimeoutError
+                  | RedisConnectionError | RedisTimeoutError | asyncpg.InterfaceError
+                  | asyncpg.PostgresConnectionError | asyncpg.OperatorInterventionError):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        part in str(exc).lower() for part in ("locked", "unable to open", "disk i/o"))
+
+
 class ConflictError(StorageError):
     """A uniqueness constraint was violated (e.g. a user name already taken)."""
 

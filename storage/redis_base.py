@@ -8,7 +8,9 @@ URL format: ``redis://host:6379/0`` (``rediss://`` for TLS); an optional
 
 from __future__ import annotations
 
-from typing import Any, Self
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, Self, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -18,6 +20,22 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from storage.errors import StoreUnavailableError
 
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def translated(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """``method`` with a lost Redis raised as `StoreUnavailableError`."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"Redis unreachable: {exc}") from exc
+
+    return wrapper
 
 
 def split_prefix(url: str) -> tuple[str, str]:

@@ -4,6 +4,8 @@ deployment and under bare uvicorn (tests, benchmarks)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,8 +55,15 @@ def create_api(
         configure_json_logging()
         await stores.connect()
         await stores.database.migrate()
-        yield
-        await stores.close()
+        drainer = asyncio.create_task(ctx.audit_writer.run_drainer())
+        try:
+            yield
+        finally:
+            drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drainer
+            await ctx.audit_writer.drain()
+            await stores.close()
 
     app = FastAPI(
         title="Armillary", version="0.1.0", lifespan=lifespan,
@@ -72,6 +81,6 @@ def create_api(
         app.mount("/", web, name="web")
     app.add_middleware(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics,
-        audit=lambda: ctx.audit, add_request_id_header=not behind_serve,
+        audit=lambda: ctx.audit_writer, add_request_id_header=not behind_serve,
     )
     return app

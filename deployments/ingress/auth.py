@@ -27,6 +27,7 @@ from storage.records.accounts import (
 from storage.records.api_keys import ApiKeys
 from storage.records.refresh_tokens import RefreshOutcome, RefreshTokens
 from storage.records.users import User, Users
+from storage.sealing import settings_sealer
 
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -58,7 +59,7 @@ class AuthService:
         self._settings = settings
         self._cache = cache
         self.users = Users(db)
-        self.api_keys = ApiKeys(db)
+        self.api_keys = ApiKeys(db, settings_sealer(settings))
         self.refresh_tokens = RefreshTokens(db, settings.refresh_token_ttl_s)
         self.passwords = Passwords()
         self.accounts = Accounts(db, self.passwords)

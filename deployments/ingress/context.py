@@ -16,7 +16,7 @@ from deployments.ingress.errors import ApiError
 from deployments.ingress.metrics import IngressMetrics
 from deployments.ingress.services import ServiceClient, Transport
 from deployments.ocr.client import OcrClient
-from storage.records.audit import AuditLog
+from storage.records.audit import AuditLog, AuditOutbox, DurableAudit
 from storage.records.jobs import Jobs
 from storage.stores import Stores
 
@@ -44,6 +44,10 @@ class IngressContext:
     def __post_init__(self) -> None:
         self.auth = AuthService(self.settings, self.stores.database, self.stores.cache)
         self.audit = AuditLog(self.stores.database)
+        self.audit_writer = DurableAudit(
+            self.audit, AuditOutbox(self.settings.data_dir / "audit-outbox"),
+            self.settings.audit_retry_s,
+        )
         self.jobs = Jobs(self.stores.database)
         self._clients: dict[str, ServiceClient] = {}
 

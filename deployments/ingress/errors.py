@@ -1,9 +1,11 @@
 """Every error leaves in one shape, :class:`ErrorBody`: ``{"detail": "<message>",
 "request_id": "<id>"}``, plus ``errors`` (``[{"loc", "msg", "type"}]``, one per field) on
 a 422 from request validation. Application errors (`ApiError`), Starlette's own
-(404 unknown path, 405 wrong method), validation errors, and unexpected failures (500,
-logged, without internals) all go through `error_response`; the OpenAPI schema documents
-the shape for every operation (`install_error_schema`)."""
+(404 unknown path, 405 wrong method), validation errors, a store that cannot be reached
+(server down or restarting, connection dropped mid-query, pool closed, timeout: 503 with
+``Retry-After``) and unexpected failures (500, logged, without internals) all go through
+`error_response`; the OpenAPI schema documents the shape for every operation
+(`install_error_schema`)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deployments.ingress.logs import request_id_var
-from storage.errors import StoreUnavailableError
+from storage.errors import StoreUnavailableError, is_unavailable
 
 log = logging.getLogger("armillary.ingress")
 
@@ -70,6 +72,24 @@ def _field_error(error: dict[str, Any]) -> dict[str, Any]:
             "type": str(error.get("type", "value_error"))}
 
 
+STORE_RETRY_AFTER_S = 5
+
+
+def unavailable_response(exc: BaseException) -> JSONResponse:
+    log.error("store unavailable: %s: %s", type(exc).__name__, exc)
+    return error_response(503, "a backing store is unavailable; try again later",
+                          {"Retry-After": str(STORE_RETRY_AFTER_S)})
+
+
+def failure_response(exc: BaseException) -> JSONResponse:
+    """The answer to an exception no handler took: 503 for an unavailable store, else
+    500 (logged with its traceback)."""
+    if is_unavailable(exc):
+        return unavailable_response(exc)
+    log.error("unhandled error", exc_info=exc)
+    return error_response(500, "internal error")
+
+
 def _validation_message(error: dict[str, Any]) -> str:
     where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
     return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg"))
@@ -92,14 +112,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreUnavailableError)
     async def store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:
-        log.error("store unavailable: %s", exc)
-        return error_response(503, "a backing store is unavailable; try again later",
-                              {"Retry-After": "5"})
+        return unavailable_response(exc)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error_response(500, "internal error")
+        return failure_response(exc)
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}

@@ -1,7 +1,8 @@
 """One pure-ASGI middleware for what every HTTP request gets: a request id (response
 header and log context), ``X-Content-Type-Options: nosniff``, the body size limit (413),
 latency/count metrics, an access log line, and an audit record for every mutating
-request."""
+request, durably stored before the response starts (`storage.records.audit.DurableAudit`):
+a caller told "done" can rely on the row existing."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from deployments.ingress.errors import error_response
+from deployments.ingress.errors import error_response, failure_response
 from deployments.ingress.logs import request_id_var
 from deployments.ingress.metrics import IngressMetrics
-from storage.records.audit import AuditEntry, AuditLog
+from storage.records.audit import AuditEntry, DurableAudit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,7 +43,7 @@ class RequestMiddleware:
         *,
         max_body_bytes: int,
         metrics: IngressMetrics,
-        audit: Callable[[], AuditLog],
+        audit: Callable[[], DurableAudit],
         add_request_id_header: bool = True,
     ) -> None:
         self.app = app
@@ -63,9 +64,10 @@ class RequestMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        audited = scope["method"] not in MUTATING
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, audited
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
@@ -74,6 +76,9 @@ class RequestMiddleware:
                            for k, _ in message.get("headers", [])):
                     message["headers"] = [*message.get("headers", []),
                                           (b"x-content-type-options", b"nosniff")]
+                if not audited:
+                    audited = True
+                    await self._audit(scope, status, request_id)
                 if self.add_request_id_header:
                     message["headers"] = [
                         *[(k, v) for k, v in message.get("headers", [])
@@ -99,8 +104,16 @@ class RequestMiddleware:
                 413, f"request body larger than {self.max_body_bytes} bytes"
             )
             await too_large(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here, inside the request's id context (Starlette's last-resort
+            # handler runs outside this middleware, where the id is gone).
+            if response_started:
+                raise
+            await failure_response(exc)(scope, receive, send_with_id)
         finally:
-            await self._after(scope, status, time.perf_counter() - started, request_id)
+            if not audited:  # the app failed before it answered
+                await self._audit(scope, status, request_id)
+            self._after(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
 
     async def _buffer_limited(self, receive: Receive) -> Receive:
@@ -127,7 +140,15 @@ class RequestMiddleware:
 
         return replayed
 
-    async def _after(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+    async def _audit(self, scope: Scope, status: int, request_id: str) -> None:
+        entry = AuditEntry(scope.get(ACTOR_KEY, "anonymous"), scope["method"], scope["path"],
+                           status, request_id)
+        try:
+            await self.audit().write(entry)
+        except Exception:
+            log.exception("could not write the audit record %s anywhere", entry.id)
+
+    def _after(self, scope: Scope, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "(unmatched)"
         method = scope["method"]
         self.metrics.observe(method, route, status, seconds)
@@ -137,10 +158,3 @@ class RequestMiddleware:
             extra={"route": route, "status": status, "ms": round(seconds * 1000, 2),
                    "actor": actor},
         )
-        if method in MUTATING:
-            try:
-                await self.audit().record(
-                    AuditEntry(actor, method, scope["path"], status, request_id)
-                )
-            except Exception:
-                log.exception("could not write the audit record")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.cache.base import Cache, RateDecision, decide
-from storage.redis_base import RedisBacked
+from storage.redis_base import RedisBacked, translated
 
 _DELETE_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -43,6 +43,7 @@ class RedisCache(RedisBacked, Cache):
             return bool(await self._call(self._redis.delete(self._k(key))))
         return bool(await self._call(self._delete_if_equal(keys=[self._k(key)], args=[if_value])))
 
+    @translated
     async def get_many_and_hit(
         self, keys: Sequence[str], rate_key: str, limit: int, window_s: float
     ) -> tuple[list[bytes | None], RateDecision]:
@@ -59,6 +60,7 @@ class RedisCache(RedisBacked, Cache):
         pipe.pexpire(key, max(1, int(window_s * 1000)), nx=True)
         pipe.pttl(key)
 
+    @translated
     async def incr_window(self, key: str, window_s: float) -> tuple[int, float]:
         k = self._k(key)
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -22,6 +22,21 @@ _MIGRATION_LOCK_KEY = 0x41524D49  # "ARMI"
 _SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
+    asyncpg.InternalClientError,
+)
+"""The server is away or refusing work for now (restart, shutdown, connection dropped
+mid-query, pool closed, too many connections, timeout): `StoreUnavailableError`.
+InternalClientError: the pool resetting a connection the server just dropped ("cannot
+switch to state ..."), seen under `pg_ctl restart -m fast`."""
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailableError:
+    return StoreUnavailableError(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}")
+
+
 def _affected(status: str) -> int:
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
@@ -36,12 +51,16 @@ class _Connection(Queries):
             return _affected(await self._conn.execute(sql, *args))
         except asyncpg.UniqueViolationError as exc:
             raise ConflictError(str(exc)) from exc
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
         except asyncpg.PostgresError as exc:
             raise StorageError(str(exc)) from exc
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         try:
             return [dict(r) for r in await self._conn.fetch(sql, *args)]
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
         except asyncpg.PostgresError as exc:
             raise StorageError(str(exc)) from exc
 
@@ -106,16 +125,19 @@ class PostgresDatabase(Database):
         try:
             async with pool.acquire() as conn:
                 return await statement(_Connection(conn))
-        except (OSError, asyncpg.InterfaceError) as exc:
-            raise StoreUnavailableError(f"PostgreSQL unreachable: {exc}") from exc
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
 
     @asynccontextmanager
     async def _transaction(self, exclusive: bool) -> AsyncIterator[Queries]:
         pool = await self._pool_ready()
-        async with pool.acquire() as conn, conn.transaction():
-            if exclusive:
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_KEY)
-            yield _Connection(conn)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                if exclusive:
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_KEY)
+                yield _Connection(conn)
+        except UNAVAILABLE as exc:  # acquiring, beginning or committing
+            raise _unavailable(exc) from exc
 
     def transaction(self) -> AbstractAsyncContextManager[Queries]:
         return self._transaction(exclusive=False)

@@ -27,6 +27,22 @@ def _sqlite_sql(sql: str) -> str:
     return _PARAM.sub(r"?\1", sql)
 
 
+_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error",
+                "database or disk is full", "readonly database", "no active connection",
+                "closed database")
+"""SQLite (and aiosqlite) messages that say the file cannot be used now, not that the
+statement is wrong."""
+
+
+def _translated(exc: Exception) -> StorageError:
+    message = str(exc)
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in message:
+        return ConflictError(message)
+    if any(part in message.lower() for part in _UNAVAILABLE):
+        return StoreUnavailableError(f"SQLite unavailable: {message}")
+    return StorageError(message)
+
+
 class _Connection(Queries):
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -34,16 +50,18 @@ class _Connection(Queries):
     async def execute(self, sql: str, *args: Any) -> int:
         try:
             cursor = await self._conn.execute(_sqlite_sql(sql), args)
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                raise ConflictError(str(exc)) from exc
-            raise StorageError(str(exc)) from exc
+        except (sqlite3.Error, ValueError) as exc:  # aiosqlite: ValueError when closed
+            raise _translated(exc) from exc
         return cursor.rowcount
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        cursor = await self._conn.execute(_sqlite_sql(sql), args)
-        names = [d[0] for d in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+        try:
+            cursor = await self._conn.execute(_sqlite_sql(sql), args)
+            names = [d[0] for d in cursor.description or ()]
+            rows = await cursor.fetchall()
+        except (sqlite3.Error, ValueError) as exc:
+            raise _translated(exc) from exc
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 class SqliteDatabase(Database):

@@ -17,7 +17,7 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from storage.eventbus.base import EventBus, Message, Subscription, Task
-from storage.redis_base import RedisBacked
+from storage.redis_base import RedisBacked, translated
 
 _GROUP = "workers"
 _UNRECORDED_LEASE_MS = 60_000
@@ -31,6 +31,7 @@ class _RedisSubscription(Subscription):
     def __init__(self, pubsub: Any) -> None:
         self._pubsub = pubsub
 
+    @translated
     async def get(self, timeout_s: float) -> Message | None:
         # get_message returns None for consumed control messages (subscribe
         # confirmations) too, so keep reading until a message or the deadline.
@@ -54,7 +55,7 @@ class RedisEventBus(RedisBacked, EventBus):
         @asynccontextmanager
         async def opened() -> AsyncIterator[Subscription]:
             pubsub = self._redis.pubsub()
-            await pubsub.subscribe(self._prefix + "ch:" + channel)
+            await self._call(pubsub.subscribe(self._prefix + "ch:" + channel))
             try:
                 yield _RedisSubscription(pubsub)
             finally:
@@ -76,13 +77,26 @@ class RedisEventBus(RedisBacked, EventBus):
                 raise
         self._groups.add(stream)
 
+    @translated
     async def enqueue(self, queue: str, payload: dict[str, Any]) -> str:
         stream = self._stream(queue)
         await self._ensure_group(stream)
         task_id = await self._redis.xadd(stream, {"payload": json.dumps(payload)})
         return task_id.decode() if isinstance(task_id, bytes) else str(task_id)
 
+    @translated
     async def claim(self, queue: str, consumer: str, lease_s: float) -> Task | None:
+        try:
+            return await self._claim(queue, consumer, lease_s)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis came back without its data (no persistence): make the group again
+            # instead of failing every claim until this process restarts.
+            self._groups.discard(self._stream(queue))
+            return await self._claim(queue, consumer, lease_s)
+
+    async def _claim(self, queue: str, consumer: str, lease_s: float) -> Task | None:
         stream = self._stream(queue)
         await self._ensure_group(stream)
         leases = stream + ":leases"
@@ -115,6 +129,7 @@ class RedisEventBus(RedisBacked, EventBus):
                 return claimed[0]
         return None
 
+    @translated
     async def ack(self, task: Task) -> None:
         stream = self._stream(task.queue)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -143,6 +158,7 @@ class RedisEventBus(RedisBacked, EventBus):
         )
         return bool(claimed)
 
+    @translated
     async def extend(self, task: Task, lease_s: float) -> bool:
         stream = self._stream(task.queue)
         held = await self._held(stream, task)
@@ -151,6 +167,7 @@ class RedisEventBus(RedisBacked, EventBus):
         await self._redis.hset(stream + ":leases", task.id, max(1, int(lease_s * 1000)))
         return await self._reset_idle(stream, task, held, 0)
 
+    @translated
     async def release(self, task: Task) -> bool:
         # An idle time far past any lease: the next claim takes the entry over at once
         # (`_take_expired`), and only one claim can (it resets the idle time).
@@ -158,5 +175,6 @@ class RedisEventBus(RedisBacked, EventBus):
         held = await self._held(stream, task)
         return held is not None and await self._reset_idle(stream, task, held, _RELEASED_IDLE_MS)
 
+    @translated
     async def pending(self, queue: str) -> int:
         return int(await self._redis.xlen(self._stream(queue)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.database.base import Queries, Row
+from storage.sealing import Sealer
 
 PREFIX = "ak_"
 
@@ -44,8 +45,28 @@ class ApiKey:
 
 
 class ApiKeys:
-    def __init__(self, db: Queries) -> None:
+    """API keys; the digest of each secret is stored sealed (`storage.sealing`) when a
+    `Sealer` is given (the ingress and the CLI give the settings' one)."""
+
+    def __init__(self, db: Queries, sealer: Sealer | None = None) -> None:
         self._db = db
+        self._sealer = sealer
+
+    def _seal(self, digest: str) -> str:
+        return digest if self._sealer is None else self._sealer.seal(digest)
+
+    def _open(self, stored: str) -> str:
+        return stored if self._sealer is None else self._sealer.open(stored)
+
+    async def rotate_keys(self) -> int:
+        """Re-encrypt every stored digest with the sealer's first key; returns how many."""
+        if self._sealer is None:
+            raise ValueError("rotating needs a sealer")
+        rows = await self._db.fetch("SELECT id, key_hash FROM api_keys")
+        for row in rows:
+            await self._db.execute("UPDATE api_keys SET key_hash = $2 WHERE id = $1",
+                                   row["id"], self._sealer.rotate(row["key_hash"]))
+        return len(rows)
 
     async def create(self, name: str, role: str, created_by: str) -> tuple[ApiKey, str]:
         """Returns the key record and the full key, which is never shown again."""
@@ -55,7 +76,7 @@ class ApiKeys:
         await self._db.execute(
             "INSERT INTO api_keys (id, name, key_hash, role, created_by, created_at)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            key_id, name, _digest(secret), role, created_by, now,
+            key_id, name, self._seal(_digest(secret)), role, created_by, now,
         )
         return ApiKey(key_id, name, role, created_by, now, None, None), f"{PREFIX}{key_id}.{secret}"
 
@@ -67,7 +88,7 @@ class ApiKeys:
         row = await self._db.fetchrow("SELECT * FROM api_keys WHERE id = $1", key_id)
         if row is None or row["revoked_at"] is not None:
             return None
-        if not hmac.compare_digest(row["key_hash"], _digest(secret)):
+        if not hmac.compare_digest(self._open(row["key_hash"]), _digest(secret)):
             return None
         return ApiKey.from_row(row)
 
