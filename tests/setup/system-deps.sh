@@ -23,14 +23,25 @@ command -v ocrmypdf >/dev/null || packages+=(ocrmypdf)
 command -v pdftoppm >/dev/null || packages+=(poppler-utils)
 command -v openssl >/dev/null || packages+=(openssl)
 command -v psql >/dev/null || packages+=(postgresql-client)
-listening 5432 || [ -n "$(pg_bin)" ] || packages+=(postgresql)
-listening 6379 || command -v redis-server >/dev/null || packages+=(redis-server)
+# The servers' own binaries even where a server is already listening: the fault tests
+# (tests/deployments/test_faults.py, test_store_failures.py) start private ones.
+[ -n "$(pg_bin)" ] || packages+=(postgresql)
+command -v redis-server >/dev/null || packages+=(redis-server)
 
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${packages[*]}"
   $SUDO apt-get update -qq
+  # Packages start no services while installing (a port already served, e.g. 6379, would
+  # fail a package's start): this script starts what the tests need below.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${packages[@]}" >/dev/null
+  if [ -n "$policy" ]; then $SUDO rm -f "$policy"; fi
 fi
 # Debian enables and starts nginx on install; the tests run their own instances.
 if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
