@@ -50,6 +50,9 @@ class SuiteProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = root / "up.log"
         self._token: str | None = None
+        self._record: ClusterRecord | None = None
+        self._ray_token: str | None = None
+        self._head_ip: str | None = None
 
     @property
     def url(self) -> str:
@@ -57,6 +60,7 @@ class SuiteProcess:
 
     def start(self, timeout_s: float = 300) -> SuiteProcess:
         self.root.mkdir(parents=True, exist_ok=True)
+        self._record = self._ray_token = self._head_ip = None  # a new cluster
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [ARMILLARY, "up"], env=self.env, cwd=self.root, stdout=log,
@@ -78,12 +82,16 @@ class SuiteProcess:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
     def record(self) -> ClusterRecord:
-        record = read_record(self.data_dir)
-        assert record is not None, "the suite recorded no cluster"
-        return record
+        """The suite's cluster record (read once: it holds for the suite's whole life)."""
+        if self._record is None:
+            self._record = read_record(self.data_dir)
+            assert self._record is not None, "the suite recorded no cluster"
+        return self._record
 
     def ray_token(self) -> str:
-        return self.record().token(self.data_dir)
+        if self._ray_token is None:
+            self._ray_token = self.record().token(self.data_dir)
+        return self._ray_token
 
     def token(self) -> str:
         if self._token is None:
@@ -117,10 +125,12 @@ class SuiteProcess:
         return {n["node_id"]: n["node_ip"] for n in self.state("nodes") if n["state"] == "ALIVE"}
 
     def head_ip(self) -> str:
-        """The head node's IP (Ray reports the host's address for a head started on
-        127.0.0.1 where the host has one)."""
-        return next(n["node_ip"] for n in self.state("nodes")
-                    if n["state"] == "ALIVE" and n["is_head_node"])
+        """The head node's IP, asked once (Ray reports the host's address for a head started
+        on 127.0.0.1 where the host has one)."""
+        if self._head_ip is None:
+            self._head_ip = next(n["node_ip"] for n in self.state("nodes")
+                                 if n["state"] == "ALIVE" and n["is_head_node"])
+        return self._head_ip
 
     def actors_by_node(self, class_part: str) -> dict[str, int]:
         """IP -> alive actors whose class name contains ``class_part``."""

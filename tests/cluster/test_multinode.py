@@ -140,7 +140,8 @@ def test_batch_ocr_finishes_with_every_page_once_through_a_node_kill(
         wait_for(lambda: len(list((out / "parts").glob("*/*.parquet"))) >= 3, 300,
                  "three pages done")
         workers = suite.actors_by_node("MapWorker")
-        victims = [ip for ip in workers if ip != suite.head_ip()]
+        head = suite.head_ip()
+        victims = [ip for ip in workers if ip != head]
         assert victims, workers
         assert suite.kill_node(victims[0])
         stdout, stderr = run.communicate(timeout=600)
