@@ -342,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last-rows", type=int, default=3000)
     parser.add_argument("--num-samples", type=int, default=4)
     parser.add_argument("--max-epochs", type=int, default=4)
+    parser.add_argument("--grace-period", type=int, default=1,
+                        help="epochs before ASHA may stop a trial (= --max-epochs: no early "
+                             "stopping)")
     parser.add_argument("--cpus-per-trial", type=float, default=1.0)
     parser.add_argument("--num-cpus", type=int, default=2)
     parser.add_argument("--storage-path", default=str(Path.home() / "armillary-tune"))
@@ -360,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             last_rows=args.last_rows or None,
             num_samples=args.num_samples,
             max_epochs=args.max_epochs,
+            grace_period=args.grace_period,
             cpus_per_trial=args.cpus_per_trial,
             num_cpus=args.num_cpus,
             storage_path=args.storage_path,

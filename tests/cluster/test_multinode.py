@@ -47,13 +47,15 @@ def wait_for(check: Any, timeout_s: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def checkpointed_trial_node(storage: Path, head: str) -> str:
-    """The worker node of a Tune trial that has a checkpoint and has not finished (from its
-    result.json, whose rows name the node), or ""."""
+def checkpointed_trial_node(storage: Path, head: str, max_epochs: int) -> str:
+    """The worker node of a Tune trial that has a checkpoint and several epochs still to run
+    (from its result.json, whose rows name the node), or "". Far from its end, so the kill
+    lands while it runs (ASHA is off in the test: no trial is stopped early)."""
     for results in storage.glob("crypto_tune/*/result.json"):
         rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
         last = rows[-1] if rows else {}
         if last.get("checkpoint_dir_name") and not last.get("done") \
+                and 0 < int(last.get("epoch", 0)) <= max_epochs // 2 \
                 and last.get("node_ip") not in (None, head):
             return str(last["node_ip"])
     return ""
@@ -160,18 +162,23 @@ def test_batch_ocr_finishes_with_every_page_once_through_a_node_kill(
     restart(suite, victims[0])
 
 
+MAX_EPOCHS = 12
+
+
+@pytest.mark.timeout(1200)  # a Tune run of 2 x 12 epochs, a kill, the resume, a node restart
 def test_tune_resumes_from_its_checkpoints_after_its_node_dies(
         suite: SuiteProcess, tmp_path: Path) -> None:
     storage = tmp_path / "tune"
     submitted = suite.cli("job", "submit", "--preset", "crypto-tune", "--",
                           "--data", str(tune_csv(tmp_path)), "--last-rows", "600",
-                          "--num-samples", "2", "--max-epochs", "12",
+                          "--num-samples", "2", "--max-epochs", str(MAX_EPOCHS),
+                          "--grace-period", str(MAX_EPOCHS),
                           "--storage-path", str(storage), timeout_s=120)
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip().splitlines()[-1]
     head = suite.head_ip()
     # a trial still running on a worker node, with a checkpoint to resume from
-    victim = wait_for(lambda: checkpointed_trial_node(storage, head), 600,
+    victim = wait_for(lambda: checkpointed_trial_node(storage, head, MAX_EPOCHS), 600,
                       "a running trial with a checkpoint on a worker node")
     assert suite.kill_node(victim)
 
