@@ -274,3 +274,63 @@ def test_errors_from_every_layer_match_the_schema(api: Api, schema: Json) -> Non
         seen.add(response.status_code)
         check_error(schema, operation, response)
     assert {401, 403, 404, 405, 413, 422} <= seen
+
+
+def test_file_responses_are_documented_as_their_content_type(schema: Json) -> None:
+    """The routes answering bytes document that content type for their 200, not FastAPI's
+    default application/json (the fuzzer's content-type check found /metrics)."""
+    expected = {
+        "/metrics": "text/plain",
+        "/api/v1/ocr/documents/{document_id}/pages/{page}.png": "image/png",
+        "/api/v1/ocr/documents/{document_id}/searchable.pdf": "application/pdf",
+        "/api/v1/analytics/reports/{report_id}.html": "text/html",
+        "/api/v1/analytics/reports/{report_id}.pdf": "application/pdf",
+    }
+    for path, media in expected.items():
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]
+        assert list(content) == [media], (path, content)
+
+
+def test_echo_message_fits_in_a_url_any_proxy_forwards(api: Api, schema: Json) -> None:
+    """At most 1,000 characters: 12 kB percent-encoded in the worst case (10,000 made
+    120 kB URLs, more than HTTP clients or HAProxy take)."""
+    admin = api.bearer("admin")
+    widest = "\U0010ffff" * 1000
+    response = api.client.get("/api/v1/echo", params={"message": widest}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["echo"] == widest
+    too_long = api.client.get("/api/v1/echo", params={"message": "x" * 1001}, headers=admin)
+    assert too_long.status_code == 422
+    check_error(schema, schema["paths"]["/api/v1/echo"]["get"], too_long)
+    parameter = next(p for p in schema["paths"]["/api/v1/echo"]["get"]["parameters"]
+                     if p["name"] == "message")
+    assert parameter["schema"]["maxLength"] == 1000
+
+
+def job_count(api: Api) -> int:
+    return int(api.run(api.ctx.stores.database.fetchval, "SELECT count(*) FROM jobs"))
+
+
+@pytest.mark.parametrize("body", [
+    {"as_of": "9999-99-99"}, {"as_of": "2021-02-30"}, {"as_of": "1899-12-31"},
+    {"calibration_end": "2201-01-01"}, {"as_of": "0000-00-00"},
+])
+def test_report_dates_are_calendar_dates_checked_before_any_job(
+        api: Api, schema: Json, body: Json) -> None:
+    before = job_count(api)
+    for path in ("/api/v1/analytics/reports", "/api/v1/analytics/schedules"):
+        response = api.client.post(path, headers=api.bearer("admin"),
+                                   json={**body, "name": "weekly"})
+        assert response.status_code == 422, response.text
+        assert "date" in response.json()["detail"], response.text
+        check_error(schema, schema["paths"][path]["post"], response)
+    assert job_count(api) == before
+
+
+@pytest.mark.parametrize("as_of", ["2021-13-01", "1800-01-01", "2020-02-30"])
+def test_query_dates_are_calendar_dates(api: Api, schema: Json, as_of: str) -> None:
+    for path in ("/api/v1/analytics/segments", "/api/v1/analytics/customers/c1/segment"):
+        response = api.client.get(path, params={"as_of": as_of},
+                                  headers=api.bearer("admin"))
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["loc"] == ["query", "as_of"]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
-from deployments.ingress.limits import MAX_AMOUNT, MAX_SEED
+from deployments.ingress.limits import MAX_AMOUNT, MAX_SEED, DateText
 from deployments.ingress.roles import ANALYSTS, ANYONE
 from storage.records.jobs import job_channel
 
@@ -24,7 +24,6 @@ Analyst = Annotated[Principal, Depends(require(ANALYSTS))]
 Anyone = Annotated[Principal, Depends(require(ANYONE))]
 
 TABLE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
-DATE = r"^\d{4}-\d{2}-\d{2}$"
 CUSTOMER_ID = Path(min_length=1, max_length=128)
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MEDIA_TYPES = {"text/csv": "csv", "application/csv": "csv", "text/plain": "csv",
@@ -66,7 +65,7 @@ async def import_transactions(
 @router.get("/segments")
 async def segments(
     ctx: Context, _: Anyone, table: str = Query("transactions", pattern=TABLE),
-    as_of: str | None = Query(None, pattern=DATE),
+    as_of: Annotated[DateText | None, Query()] = None,
 ) -> dict[str, Any]:
     """RFM segments and KMeans clusters of the customers in `table` (size, share, means)."""
     return await ctx.analytics.segments(table, as_of)
@@ -76,7 +75,7 @@ async def segments(
 async def customer_segment(
     ctx: Context, _: Analyst, customer_id: Annotated[str, CUSTOMER_ID],
     table: str = Query("transactions", pattern=TABLE),
-    as_of: str | None = Query(None, pattern=DATE),
+    as_of: Annotated[DateText | None, Query()] = None,
 ) -> dict[str, Any]:
     return await ctx.analytics.customer_segment(customer_id, table, as_of)
 
