@@ -19,7 +19,10 @@ from storage.records.accounts import Role
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="armillary", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start Ray, the stores and the Serve app; Ctrl-C stops")
+    up = sub.add_parser("up", help="start Ray, the stores and the Serve app; Ctrl-C stops")
+    up.add_argument("--verbose", "-v", action="store_true",
+                    help="show Ray's and Serve's output here (default: the log file under "
+                         "the data dir, var/logs/armillary-up.log)")
     sub.add_parser("down", help="stop a running `armillary up`")
     sub.add_parser("status", help="is it up, and are the stores healthy")
     sub.add_parser("migrate", help="apply database migrations")
@@ -164,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ops:
         return ops[args.command].run(args, settings)
     if args.command == "up":
-        return local.up(settings)
+        return local.up(settings, verbose=args.verbose)
     if args.command == "down":
         return local.down(settings)
     if args.command == "status":
