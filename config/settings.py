@@ -127,6 +127,14 @@ class Settings(BaseSettings):
     3600 s, which let idle connections pile up)."""
     haproxy_timeout_http_request_s: int = Field(5, ge=1, le=300)
     """Time to send a whole request head (slowloris); Serve sets none."""
+    haproxy_drain_s: float = Field(1.0, gt=0, le=300)
+    """On shutdown, how long Serve lets the HAProxy ingress tier drain before it stops the
+    deployments behind it (Serve's RAY_SERVE_SHUTDOWN_TIER_TIMEOUT_S)."""
+    serve_shutdown_timeout_s: float = Field(3.0, ge=0, le=120)
+    """`armillary up` on its private cluster: how long Serve's graceful shutdown may take
+    before the cluster's processes are ended (in-flight requests finish within it)."""
+    ray_stop_grace_s: float = Field(2.0, ge=0, le=60)
+    """Then how long the private cluster's processes get after SIGTERM before SIGKILL."""
     haproxy_max_conn_per_source: int = Field(256, ge=0, le=1_000_000)
     """Concurrent connections one client address may hold (0: no limit). Behind a load
     balancer that hides client addresses, raise it or set 0."""

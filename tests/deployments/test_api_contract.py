@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -180,13 +180,15 @@ def examples() -> dict[tuple[str, str], tuple[str, Any]]:
     return {(method, template): (path, body) for method, template, _, path, body in PROTECTED}
 
 
-def fuzz_requests(schema: Json) -> Iterator[tuple[str, str, Json, dict[str, Any]]]:
-    """(method, template, operation, request kwargs) with one number out of range each."""
+def fuzz_requests(schema: Json, values: Callable[[Json], list[Any]] = out_of_range,
+                  ) -> Iterator[tuple[str, str, Json, dict[str, Any]]]:
+    """(method, template, operation, request kwargs) with one number out of range each
+    (each of ``values(node)`` in turn)."""
     known = examples()
     for method, template, operation in operations(schema):
         path, body = known.get((method, template), (template, None))
         for where, field, node in request_numbers(schema, operation):
-            for value in out_of_range(node):
+            for value in values(node):
                 kwargs: dict[str, Any] = {"url": concrete(template, path)}
                 if where == "query":
                     kwargs["params"] = {field[0]: str(value)}
@@ -212,6 +214,32 @@ def test_out_of_range_numbers_are_4xx_in_the_error_shape(api: Api, schema: Json)
         assert 400 <= response.status_code < 500, (method, template, kwargs, response.text)
         check_error(schema, operation, response)
     assert tried >= 40  # every numeric field of the API, several values each
+
+
+def test_non_finite_numbers_are_refused_as_not_finite(api: Api, schema: Json) -> None:
+    """NaN and infinity fail every comparison, so a range check would call NaN "greater
+    than 520": the message must say the number must be finite."""
+    admin = api.bearer("admin")
+
+    def non_finite(node: Json) -> list[Any]:
+        return [float("nan"), float("inf")] if node.get("type") == "number" else []
+
+    tried = 0
+    for method, template, operation, kwargs in fuzz_requests(schema, non_finite):
+        headers = {**admin, **kwargs.pop("headers", {})}
+        response = api.client.request(method, headers=headers, **kwargs)
+        tried += 1
+        assert response.status_code == 422, (method, template, kwargs, response.text)
+        assert "finite number" in response.json()["detail"], (method, template, response.text)
+        check_error(schema, operation, response)
+    assert tried >= 20
+
+
+def test_clv_horizon_nan_says_finite(api: Api) -> None:
+    response = api.client.get("/api/v1/analytics/customers/4/clv",
+                              params={"horizon_weeks": "nan"}, headers=api.bearer("admin"))
+    assert response.status_code == 422
+    assert response.json()["detail"] == "query.horizon_weeks: Input should be a finite number"
 
 
 def test_the_attack_offset_is_a_422(api: Api, schema: Json) -> None:

@@ -83,8 +83,8 @@ async def customer_segment(
 @router.get("/customers/{customer_id}/clv")
 async def customer_clv(
     ctx: Context, _: Analyst, customer_id: Annotated[str, CUSTOMER_ID],
-    horizon_weeks: float = Query(52.0, gt=0, le=520),
-    discount_rate: float = Query(0.10, ge=0, lt=10),
+    horizon_weeks: float = Query(52.0, allow_inf_nan=False, gt=0, le=520),
+    discount_rate: float = Query(0.10, allow_inf_nan=False, ge=0, lt=10),
 ) -> dict[str, Any]:
     """Expected purchases, p(alive) and discounted CLV from the served CLV model."""
     return await ctx.analytics.customer_clv(customer_id, horizon_weeks, discount_rate)
@@ -95,7 +95,8 @@ class UpliftCustomer(BaseModel):
 
     customer_id: str = Field(min_length=1, max_length=128)
     recency: int = Field(ge=0, le=1000, description="months since the last purchase")
-    history: float = Field(ge=0, le=MAX_AMOUNT, description="spend in the past year")
+    history: float = Field(allow_inf_nan=False, ge=0, le=MAX_AMOUNT,
+                           description="spend in the past year")
     mens: Literal[0, 1]
     womens: Literal[0, 1]
     zip_code: Literal["Urban", "Surburban", "Rural"]
@@ -108,9 +109,9 @@ class UpliftRequest(BaseModel):
 
 
 class TargetingRequest(UpliftRequest):
-    budget: float = Field(ge=0, le=MAX_AMOUNT)
-    cost_per_contact: float = Field(gt=0, le=MAX_AMOUNT)
-    value_per_outcome: float | None = Field(None, gt=0, le=MAX_AMOUNT)
+    budget: float = Field(allow_inf_nan=False, ge=0, le=MAX_AMOUNT)
+    cost_per_contact: float = Field(allow_inf_nan=False, gt=0, le=MAX_AMOUNT)
+    value_per_outcome: float | None = Field(None, allow_inf_nan=False, gt=0, le=MAX_AMOUNT)
 
 
 @router.post("/uplift/scores")
@@ -128,14 +129,15 @@ async def uplift_targeting(ctx: Context, _: Analyst, body: TargetingRequest) -> 
 
 
 class Bounds(BaseModel):
-    min: float = Field(0.0, ge=0, le=MAX_AMOUNT)
-    max: float = Field(ge=0, le=MAX_AMOUNT)
+    min: float = Field(0.0, allow_inf_nan=False, ge=0, le=MAX_AMOUNT)
+    max: float = Field(allow_inf_nan=False, ge=0, le=MAX_AMOUNT)
 
 
 class AllocationRequest(BaseModel):
-    total: float | None = Field(None, ge=0, le=MAX_AMOUNT,
+    total: float | None = Field(None, allow_inf_nan=False, ge=0, le=MAX_AMOUNT,
                                 description="weekly total; default: current sum")
-    current: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT)]] | None = Field(
+    current: dict[str, Annotated[float, Field(allow_inf_nan=False, ge=0,
+                                              le=MAX_AMOUNT)]] | None = Field(
         None, description="current weekly spend per channel; default: the model's recent")
     bounds: dict[str, Bounds] = Field(default_factory=dict)
 

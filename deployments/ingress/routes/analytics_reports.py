@@ -35,8 +35,8 @@ class ReportOptions(BaseModel):
     as_of: DateText | None = None
     calibration_end: DateText | None = None
     holdout_days: int = Field(91, ge=0, le=3650)
-    clv_horizon_weeks: float = Field(52.0, gt=0, le=520)
-    discount_rate: float = Field(0.10, ge=0, lt=10)
+    clv_horizon_weeks: float = Field(52.0, allow_inf_nan=False, gt=0, le=520)
+    discount_rate: float = Field(0.10, allow_inf_nan=False, ge=0, lt=10)
     k_min: int = Field(2, ge=2, le=12)
     k_max: int = Field(6, ge=2, le=12)
 
@@ -93,7 +93,7 @@ async def report_pdf(
 class ScheduleRequest(ReportOptions):
     name: str = Field(min_length=1, max_length=100)
     every: str = Field("weekly", pattern="^(daily|weekly)$")
-    first_run_at: float | None = Field(None, ge=0, le=MAX_EPOCH_S,
+    first_run_at: float | None = Field(None, allow_inf_nan=False, ge=0, le=MAX_EPOCH_S,
                                         description="epoch seconds; default now")
 
 
