@@ -152,6 +152,13 @@ def test_clv_answers_from_the_users_model_trained_on_their_import(env: Env,
     body = mine.json()
     assert body["dataset_id"] == "my_shop"
     assert body["model"] == {"name": "clv@my_shop", "version": 1}
+    if kind == "real":  # this Online Retail slice drives BG/NBD's dropout to a bound
+        assert body["counting_model"] == "nbd" and body["p_alive"] is None
+        assert any("dropout collapsed" in w for w in body["warnings"])
+        assert job["result"]["warnings"]["clv@my_shop"] == body["warnings"]
+    else:  # the synthetic purchases have a dropout process: a usable BG/NBD fit
+        assert body["counting_model"] == "bgnbd" and body["warnings"] == []
+        assert 0 < body["p_alive"] <= 1
 
     # the answer is the model fitted on the user's rows, not the reference model's
     clean, _ = parse_transactions(data)

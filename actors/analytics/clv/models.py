@@ -127,10 +127,12 @@ class BetaGeoModel:
 
 
 # A BG/NBD fit whose dropout process collapsed: the MLE ran to the edge of the parameter
-# space (a -> 0 or b -> infinity), so the mean dropout probability after a purchase,
-# a / (a + b), is ~0 and P(alive) ~ 1 for everyone. The thresholds are far from any fit
-# with a usable dropout process (CDNOW: a = 0.79, b = 2.43, a / (a + b) = 0.25).
-A_MIN, B_MAX, DROPOUT_MIN = 1e-3, 1e3, 1e-4
+# space (a -> 0, or b -> infinity faster than a), so the mean dropout probability after a
+# purchase, a / (a + b), is ~0 and P(alive) ~ 1 for everyone. The thresholds are far from
+# any fit with a usable dropout process (CDNOW: a = 0.79, b = 2.43, a / (a + b) = 0.25).
+# a and b both large with a sensible ratio is not degenerate: every customer has the same
+# dropout probability (the Beta is a point mass), which the model still expresses.
+A_MIN, DROPOUT_MIN = 1e-3, 1e-4
 R_MIN, R_MAX, ALPHA_MAX_UNITS = 1e-3, 1e3, 1e4
 
 
@@ -139,7 +141,7 @@ def degenerate_bgnbd(params: dict[str, float], time_span: float) -> list[str]:
     (log-)parameter space or implausible; ``time_span`` is the longest T in the data."""
     r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
     out = []
-    if a < A_MIN or b > B_MAX or a / (a + b) < DROPOUT_MIN:
+    if a < A_MIN or a / (a + b) < DROPOUT_MIN:
         out.append(f"dropout collapsed (a={a:.3g}, b={b:.3g}, mean dropout per purchase "
                    f"a/(a+b)={a / (a + b):.2g}): P(alive) is ~1 for every customer")
     if not R_MIN <= r <= R_MAX:
