@@ -160,3 +160,15 @@ async def test_reservations_end_with_the_stores_window() -> None:
     await asyncio.sleep(0.25)  # the store's window ends too
     assert (await limiter.hit("user:u", 500, 0.2)).allowed
     assert (await cache.incr_window("rate:user:u", 0.2, 0))[0] == 10  # reserved in a new window
+
+
+def test_in_replica_services_setting_admits_only_cheap_services() -> None:
+    from pydantic import ValidationError
+
+    from config.settings import Settings
+
+    assert Settings(environment="test").in_replica_services == frozenset()
+    on = Settings(environment="test", ingress_in_replica_services=" echo, ")
+    assert on.in_replica_services == frozenset({"echo"})
+    with pytest.raises(ValidationError, match="only these services"):
+        Settings(environment="test", ingress_in_replica_services="echo,ocr")
