@@ -203,8 +203,7 @@ if sys.argv[2] == "app":
     from deployments.app import AppArgs, build_app
     app = build_app(AppArgs(ingress_max_replicas=1))
 else:
-    sys.path.insert(0, "benchmarks")
-    import serve_floor
+    from benchmarks import serve_floor  # by its package path: replicas import it so
     app = getattr(serve_floor, sys.argv[2])()
 serve.run(app, name="bench", route_prefix="/")
 print("READY", flush=True)
@@ -220,7 +219,8 @@ def serve_app(env: dict[str, str], app: str = "app") -> Iterator[tuple[str, int]
     driver (every Ray process is under it)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(port), app], env={**os.environ, **env}, cwd=ROOT,
+        [sys.executable, "-c", SERVE, str(port), app],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -307,14 +307,19 @@ def main() -> int:
             ]
         for i, (label, app, cache, extra) in enumerate(setups):
             env = {**environment(Path(tmp, str(i)), cache), **extra}
-            if app == "bare":
-                bootstrap(env)
-                runs += bench_bare(env, args.seconds)
-            elif app == "app":
-                bootstrap(env)
-                runs += bench_serve(env, args.seconds, label)
-            else:
-                runs += bench_serve(env, args.seconds, label, app)
+            try:
+                if app == "bare":
+                    bootstrap(env)
+                    runs += bench_bare(env, args.seconds)
+                elif app == "app":
+                    bootstrap(env)
+                    runs += bench_serve(env, args.seconds, label)
+                else:
+                    runs += bench_serve(env, args.seconds, label, app)
+            except Exception as exc:  # reported; the other setups still count
+                if app == "bare":
+                    raise
+                print(f"{label}: failed: {exc}", file=sys.stderr)
     print(table(runs))
     load_end = os.getloadavg()
     print(f"load average 1/5/15 min at start {'/'.join(f'{x:.2f}' for x in load_start)}, "
