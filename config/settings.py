@@ -38,6 +38,10 @@ def _settings_file() -> str | None:
     return path if Path(path).is_file() else None
 
 
+IN_REPLICA_SERVICES = frozenset({"echo"})
+"""Services cheap enough to answer in the ingress process (``ingress_in_replica_services``)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ARMILLARY_", extra="forbid", frozen=True, validate_default=True
@@ -77,6 +81,16 @@ class Settings(BaseSettings):
     # limits
     rate_limit_per_minute: int = Field(600, gt=0)
     login_rate_limit_per_minute: int = Field(20, gt=0)
+    rate_limit_block: int = Field(10, ge=1, le=1000)
+    """Requests an ingress replica reserves from the caller's shared window at once
+    (deployments/ingress/ratelimit.py): at most ``min(this, limit // 50)``, at least 1.
+    Never more than the limit is admitted across replicas; a caller may be refused while
+    up to ``block - 1`` reserved units sit unused in each other replica."""
+    revocation_max_age_s: float = Field(1.0, ge=0, le=60)
+    """Longest an ingress replica answers from its copy of the token revocation entries
+    (deployments/ingress/revocation.py): a revoked token is refused by every replica
+    within this bound even when the revocation's EventBus message is lost (usually at
+    once). 0: the store is read on every request."""
     max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
 
     # Ray / Serve
@@ -118,6 +132,10 @@ class Settings(BaseSettings):
     (None: Serve's default, 30 s)."""
     ingress_downscale_delay_s: float | None = Field(None, ge=0, le=86_400)
     """How long it must stay below target before Serve removes one (None: Serve's, 600 s)."""
+    ingress_in_replica_services: str = ""
+    """Comma-separated services the ingress answers in its own process instead of through a
+    handle to their deployment (only ``echo``, whose call costs less than the hop; see
+    the ingress benchmark's ``--in-replica``). Empty: every call goes to its deployment."""
     fast_proxy: bool = True
     """Use Serve's HAProxy ingress mode (RAY_SERVE_ENABLE_HA_PROXY); set before Ray starts."""
     haproxy_maxconn: int = Field(4096, ge=64, le=1_000_000)
@@ -250,6 +268,19 @@ class Settings(BaseSettings):
             joined = "; ".join(problems)
             raise ValueError(f"insecure settings for {self.environment.value}: {joined}")
         return self
+
+    @field_validator("ingress_in_replica_services")
+    @classmethod
+    def _in_replica_known(cls, value: str) -> str:
+        names = {n.strip() for n in value.split(",") if n.strip()}
+        if not names <= IN_REPLICA_SERVICES:
+            allowed = ", ".join(sorted(IN_REPLICA_SERVICES))
+            raise ValueError(f"only these services can run in the ingress: {allowed}")
+        return ",".join(sorted(names))
+
+    @property
+    def in_replica_services(self) -> frozenset[str]:
+        return frozenset(n for n in self.ingress_in_replica_services.split(",") if n)
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> Settings:
