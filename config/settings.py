@@ -229,6 +229,10 @@ class Settings(BaseSettings):
     crypto_max_batch_size: int = Field(32, ge=1, le=1024)
     crypto_batch_wait_s: float = Field(0.002, ge=0, le=1)
     crypto_cache_predictions: bool = True
+    crypto_skill_min_improvement: float = Field(0.02, ge=0, lt=1)
+    """The smallest MAE improvement over persistence the skill label calls skill (0.02: MASE
+    <= 0.98, with a significant Diebold-Mariano test); a significant but smaller one is
+    labelled "no demonstrated skill", a significantly larger MAE "worse"."""
     crypto_prediction_ttl_s: float = Field(7 * 86_400.0, gt=0)
     crypto_num_cpus: float = Field(CRYPTO.num_cpus, gt=0)
     """The Crypto replica's CPUs (default: config/replicas.py)."""
