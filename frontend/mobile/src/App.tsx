@@ -4,12 +4,15 @@ import { StatusBar } from 'expo-status-bar';
 import { useCallback, useEffect, useState } from 'react';
 import { ActivityIndicator, View } from 'react-native';
 import { Provider } from 'react-redux';
-import { SafeAreaProvider } from 'react-native-safe-area-context';
+import { SafeAreaProvider, initialWindowMetrics } from 'react-native-safe-area-context';
 import { DepsContext, OnlineContext } from './context';
 import type { AppDeps } from './deps';
 import { loadBoot, makeMobileStore, SERVER_KEY, type MobileStore } from './session';
 import { Shell } from './Shell';
 import { ThemeProvider, useTheme } from './theme';
+
+// Until the native side reports the insets (and in tests): a phone-sized frame without insets.
+const PHONE = { frame: { x: 0, y: 0, width: 390, height: 844 }, insets: { top: 0, left: 0, right: 0, bottom: 0 } };
 
 export interface SignIn {
   server: string;
@@ -21,7 +24,7 @@ export interface SignIn {
  * Signing in to another server makes a new store (the client's base URL is fixed per store). */
 export function App({ deps, scheme }: { deps: AppDeps; scheme?: 'light' | 'dark' }) {
   return (
-    <SafeAreaProvider>
+    <SafeAreaProvider initialMetrics={initialWindowMetrics ?? PHONE}>
       <ThemeProvider scheme={scheme}>
         <DepsContext.Provider value={deps}>
           <Root deps={deps} />
