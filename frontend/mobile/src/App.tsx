@@ -1,4 +1,4 @@
-import { ClientContext, login } from '@armillary/shared';
+import { ClientContext, armillaryApi, login } from '@armillary/shared';
 import { setupListeners } from '@reduxjs/toolkit/query';
 import { StatusBar } from 'expo-status-bar';
 import { useCallback, useEffect, useState } from 'react';
@@ -49,7 +49,14 @@ function Root({ deps }: { deps: AppDeps }) {
     };
   }, [deps]);
 
-  useEffect(() => () => app?.unsubscribe(), [app]);
+  // A store going away (app closed, other server): stop persisting, polling and cache timers.
+  useEffect(
+    () => () => {
+      app?.unsubscribe();
+      app?.store.dispatch(armillaryApi.util.resetApiState());
+    },
+    [app],
+  );
 
   // Connectivity for the banner, and RTK Query's refetch on reconnect / on return to the app.
   useEffect(() => deps.connectivity.subscribe(setOnline), [deps]);
