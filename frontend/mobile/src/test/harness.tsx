@@ -11,7 +11,7 @@ export interface Req {
   query: URLSearchParams;
   auth: string | null;
   text: string | null;
-  form: FormData | null;
+  form: { get(name: string): unknown } | null;
 }
 export type Route = Json | ((req: Req) => { status: number; body?: Json } | Json);
 export interface Reply {
@@ -31,7 +31,7 @@ export function fakeIngress(role: Role, routes: Record<string, Route> = {}) {
     const req = input instanceof Request ? input : new Request(String(input), init);
     const url = new URL(req.url);
     const type = req.headers.get('Content-Type') ?? '';
-    const form = type.startsWith('multipart/form-data') ? await req.formData() : null;
+    const form = type.startsWith('multipart/form-data') ? ((await req.formData()) as unknown as Req['form']) : null;
     const text = form || req.method === 'GET' ? null : await req.text();
     const r: Req = { method: req.method, path: url.pathname, query: url.searchParams, auth: req.headers.get('Authorization'), text, form };
     calls.push(r);
@@ -151,7 +151,7 @@ export async function renderApp(setup: Setup = {}) {
   const api = fakeIngress(role, setup.routes);
   const sockets = new FakeSockets();
   const network = switchableNetwork();
-  const stored =
+  const stored: Record<string, string> =
     setup.signedIn === false
       ? {}
       : { [SESSION_KEY]: JSON.stringify({ session: { accessToken: 'a1', refreshToken: 'r1', expiresAt: setup.expiresAt ?? Date.now() + 600_000 }, user: api.user, notice: null }) };

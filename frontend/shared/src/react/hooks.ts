@@ -35,7 +35,7 @@ export function useCryptoFeed(symbol: string, options: LiveFeedOptions = {}) {
   const store = useStore<RootState>();
   const dispatch = useAppDispatch();
   const feed = useAppSelector((s) => selectFeed(s, symbol));
-  const latest = usePredictionQuery({ symbol });
+  const latest = usePredictionQuery({ symbol }, { refetchOnReconnect: true });
   const { create, pageOrigin } = options;
 
   useEffect(() => {
