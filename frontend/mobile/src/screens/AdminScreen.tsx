@@ -1,5 +1,5 @@
 import { epochText, errorMessage, useApiKeysQuery, useReadyQuery, useUsersQuery } from '@armillary/shared';
-import { useState } from 'react';
+import { useRefresh } from '../useRefresh';
 import { Banner, Body, Card, ListItem, Muted, Screen, Title } from '../ui';
 
 /** Admins only (the tab is not shown to other roles): service health, users and API keys.
@@ -8,14 +8,9 @@ export function AdminScreen() {
   const ready = useReadyQuery(undefined, { pollingInterval: 10_000, refetchOnReconnect: true });
   const users = useUsersQuery(undefined, { refetchOnReconnect: true });
   const keys = useApiKeysQuery(undefined, { refetchOnReconnect: true });
-  const [refreshing, setRefreshing] = useState(false);
-  const refresh = async () => {
-    setRefreshing(true);
-    await Promise.allSettled([ready.refetch(), users.refetch(), keys.refetch()]);
-    setRefreshing(false);
-  };
+  const { refreshing, onRefresh } = useRefresh(ready.refetch, users.refetch, keys.refetch);
   return (
-    <Screen testID="admin-screen" refreshing={refreshing} onRefresh={() => void refresh()}>
+    <Screen testID="admin-screen" refreshing={refreshing} onRefresh={onRefresh}>
       <Title>Admin</Title>
       <Card title="Service health">
         {ready.error && <Banner tone="error">{errorMessage(ready.error)}</Banner>}

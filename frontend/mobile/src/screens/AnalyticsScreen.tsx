@@ -10,14 +10,14 @@ import {
   selectRole,
   useAppSelector,
   useCreateReportMutation,
-  useLazyCustomerClvQuery,
-  useLazyCustomerSegmentQuery,
+  useCustomerLookup,
   useReportsQuery,
   useSegmentsQuery,
 } from '@armillary/shared';
 import { useState } from 'react';
 import { View } from 'react-native';
 import { Banner, Bar, Body, Button, Card, Field, KeyValue, Muted, Screen, Title } from '../ui';
+import { useRefresh } from '../useRefresh';
 import { JobProgress } from './JobProgress';
 
 function Segments({ data, error }: { data: ReturnType<typeof asSegmentSummary>; error: unknown }) {
@@ -52,13 +52,8 @@ function Segments({ data, error }: { data: ReturnType<typeof asSegmentSummary>; 
 
 function CustomerLookup() {
   const [id, setId] = useState('');
-  const [segment, seg] = useLazyCustomerSegmentQuery();
-  const [clv, clvResult] = useLazyCustomerClvQuery();
-  const submit = () => {
-    if (!id.trim()) return;
-    void segment({ id: id.trim() });
-    void clv({ id: id.trim() });
-  };
+  const { lookup, segment: seg, clv: clvResult } = useCustomerLookup();
+  const submit = () => lookup(id);
   return (
     <Card title="Customer lookup">
       <Field label="Customer id" value={id} onChangeText={setId} autoCapitalize="none" autoCorrect={false} returnKeyType="search" onSubmitEditing={submit} />
@@ -132,14 +127,9 @@ export function AnalyticsScreen() {
   const analyst = can.analyse(role);
   const seg = useSegmentsQuery({}, { refetchOnReconnect: true });
   const reports = useReportsQuery(undefined, { refetchOnReconnect: true });
-  const [refreshing, setRefreshing] = useState(false);
-  const refresh = async () => {
-    setRefreshing(true);
-    await Promise.allSettled([seg.refetch(), reports.refetch()]);
-    setRefreshing(false);
-  };
+  const { refreshing, onRefresh } = useRefresh(seg.refetch, reports.refetch);
   return (
-    <Screen testID="analytics-screen" refreshing={refreshing} onRefresh={() => void refresh()}>
+    <Screen testID="analytics-screen" refreshing={refreshing} onRefresh={onRefresh}>
       <Title>Analytics</Title>
       <Segments data={asSegmentSummary(seg.data)} error={seg.error} />
       {analyst && <CustomerLookup />}

@@ -14,6 +14,7 @@ import { useState } from 'react';
 import { View } from 'react-native';
 import { useDeps, useOnline } from '../context';
 import type { Tone } from '../theme';
+import { useRefresh } from '../useRefresh';
 import { Banner, Body, Card, Chip, KeyValue, Muted, Screen, Segmented, Title } from '../ui';
 
 const STATUS_TONE: Record<SocketStatus, Tone> = { open: 'success', connecting: 'info', reconnecting: 'warning', failed: 'error', closed: 'info', idle: 'info' };
@@ -67,16 +68,10 @@ export function CryptoScreen() {
   const [symbol, setSymbol] = useState(SYMBOLS[0]);
   const { feed, latest, newest } = useCryptoFeed(symbol, { create: deps.socketFactory, pageOrigin: deps.pageOrigin });
   const backtest = useBacktestQuery({ symbol });
-  const [refreshing, setRefreshing] = useState(false);
-
-  const refresh = async () => {
-    setRefreshing(true);
-    await Promise.allSettled([latest.refetch(), backtest.refetch()]);
-    setRefreshing(false);
-  };
+  const { refreshing, onRefresh } = useRefresh(latest.refetch, backtest.refetch);
 
   return (
-    <Screen testID="crypto-screen" refreshing={refreshing} onRefresh={() => void refresh()}>
+    <Screen testID="crypto-screen" refreshing={refreshing} onRefresh={onRefresh}>
       <Title>Crypto</Title>
       <Segmented label="Symbol" options={SYMBOLS.map((s) => ({ value: s, label: s.replace('-', '/') }))} value={symbol} onChange={setSymbol} />
       <View style={{ flexDirection: 'row', gap: 8, alignItems: 'center', flexWrap: 'wrap' }}>

@@ -5,11 +5,10 @@ import {
   fieldGroups,
   jobView,
   pageText,
-  uploadOutcome,
   useDocumentPolling,
   useOcrBatchesQuery,
   useOcrDocumentsQuery,
-  useOcrUploadMutation,
+  useOcrUpload,
   type OcrDocument,
 } from '@armillary/shared';
 import { useState } from 'react';
@@ -17,6 +16,7 @@ import { ActivityIndicator, Image, View } from 'react-native';
 import { useDeps } from '../context';
 import type { PickedImage } from '../deps';
 import { Banner, Body, Button, Card, KeyValue, ListItem, Muted, ProgressBar, Screen, Title, Toggle } from '../ui';
+import { useRefresh } from '../useRefresh';
 import { JobProgress } from './JobProgress';
 
 /** React Native's FormData takes {uri, name, type} for a file on the device; the web target
@@ -64,8 +64,7 @@ function Upload({ onOpen }: { onOpen: (id: string) => void }) {
   const [image, setImage] = useState<PickedImage | null>(null);
   const [runAsync, setRunAsync] = useState(false);
   const [pickError, setPickError] = useState<string | null>(null);
-  const [jobId, setJobId] = useState<string | null>(null);
-  const [upload, result] = useOcrUploadMutation();
+  const { recognise: send, result, jobId } = useOcrUpload(onOpen);
 
   const pick = async (how: 'take' | 'choose') => {
     setPickError(null);
@@ -78,14 +77,7 @@ function Upload({ onOpen }: { onOpen: (id: string) => void }) {
   };
 
   const recognise = async () => {
-    if (!image) return;
-    setJobId(null);
-    const r = await upload({ body: formFor(image), async: runAsync });
-    if ('data' in r && r.data) {
-      const { documentId, jobId: started } = uploadOutcome(r.data);
-      if (started) setJobId(started);
-      onOpen(documentId);
-    }
+    if (image) await send(formFor(image), runAsync);
   };
 
   return (
@@ -117,15 +109,10 @@ export function DocumentsScreen() {
   const [open, setOpen] = useState<string | null>(null);
   const docs = useOcrDocumentsQuery(undefined, { refetchOnReconnect: true });
   const batches = useOcrBatchesQuery(undefined, { pollingInterval: 3000, refetchOnReconnect: true });
-  const [refreshing, setRefreshing] = useState(false);
-  const refresh = async () => {
-    setRefreshing(true);
-    await Promise.allSettled([docs.refetch(), batches.refetch()]);
-    setRefreshing(false);
-  };
+  const { refreshing, onRefresh } = useRefresh(docs.refetch, batches.refetch);
 
   return (
-    <Screen testID="documents-screen" refreshing={refreshing} onRefresh={() => void refresh()}>
+    <Screen testID="documents-screen" refreshing={refreshing} onRefresh={onRefresh}>
       <Title>Documents</Title>
       <Upload onOpen={setOpen} />
       {open && <OpenedDocument key={open} id={open} />}

@@ -1,11 +1,11 @@
 import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import { useDispatch, useSelector, useStore } from 'react-redux';
-import { useJobQuery, useOcrDocumentQuery, usePredictionQuery } from '../api/api';
+import { useJobQuery, useLazyCustomerClvQuery, useLazyCustomerSegmentQuery, useOcrDocumentQuery, useOcrUploadMutation, usePredictionQuery } from '../api/api';
 import type { Client } from '../auth/client';
 import { connectCryptoFeed } from '../live/cryptoFeed';
 import { predictionLoaded, selectFeed } from '../live/liveSlice';
 import type { SocketFactory } from '../live/socket';
-import { isProcessing } from '../present/ocr';
+import { isProcessing, uploadOutcome } from '../present/ocr';
 import { jobView } from '../present/format';
 import type { AppDispatch, RootState } from '../store';
 
@@ -76,4 +76,34 @@ export function useDocumentPolling(id: string, intervalMs = 1500) {
     if (status && !isProcessing(status)) setPoll(false);
   }, [status]);
   return doc;
+}
+
+/** Upload a document to OCR (as a job when `runAsync`): opens the document it made and
+ * keeps the job's id to show its progress. */
+export function useOcrUpload(onOpen: (documentId: string) => void) {
+  const [upload, result] = useOcrUploadMutation();
+  const [jobId, setJobId] = useState<string | null>(null);
+  const recognise = async (body: FormData, runAsync: boolean) => {
+    setJobId(null);
+    const r = await upload({ body, async: runAsync });
+    if ('data' in r && r.data) {
+      const { documentId, jobId: started } = uploadOutcome(r.data);
+      if (started) setJobId(started);
+      onOpen(documentId);
+    }
+  };
+  return { recognise, result, jobId };
+}
+
+/** A customer's segment and lifetime value, looked up together. */
+export function useCustomerLookup() {
+  const [segment, seg] = useLazyCustomerSegmentQuery();
+  const [clv, clvResult] = useLazyCustomerClvQuery();
+  const lookup = (id: string) => {
+    const key = id.trim();
+    if (!key) return;
+    void segment({ id: key });
+    void clv({ id: key });
+  };
+  return { lookup, segment: seg, clv: clvResult };
 }

@@ -6,10 +6,9 @@ import {
   selectRole,
   useAllocationMutation,
   useCreateReportMutation,
+  useCustomerLookup,
   useImportTransactionsMutation,
   useJobPolling,
-  useLazyCustomerClvQuery,
-  useLazyCustomerSegmentQuery,
   useReportsQuery,
   useSegmentsQuery,
   useTargetingMutation,
@@ -131,13 +130,10 @@ function Segments({ refresh }: { refresh: number }) {
 
 function CustomerLookup() {
   const [id, setId] = useState('');
-  const [segment, seg] = useLazyCustomerSegmentQuery();
-  const [clv, clvResult] = useLazyCustomerClvQuery();
+  const { lookup, segment: seg, clv: clvResult } = useCustomerLookup();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!id.trim()) return;
-    void segment({ id: id.trim() });
-    void clv({ id: id.trim() });
+    lookup(id);
   };
   return (
     <Section title="Customer lookup">

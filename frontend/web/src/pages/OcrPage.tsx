@@ -4,10 +4,9 @@ import {
   jobView,
   pageText,
   useDocumentPolling,
-  uploadOutcome,
   useOcrBatchesQuery,
   useOcrDocumentsQuery,
-  useOcrUploadMutation,
+  useOcrUpload,
   type OcrDocument,
   type OcrPage as OcrPageResult,
 } from '@armillary/shared';
@@ -137,20 +136,13 @@ function StoredDocument({ id }: { id: string }) {
 function Upload({ onOpen }: { onOpen: (id: string) => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [runAsync, setRunAsync] = useState(false);
-  const [upload, result] = useOcrUploadMutation();
-  const [jobId, setJobId] = useState<string | null>(null);
+  const { recognise, result, jobId } = useOcrUpload(onOpen);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!file) return;
     const body = new FormData();
     body.append('file', file);
-    setJobId(null);
-    const r = await upload({ body, async: runAsync });
-    if ('data' in r && r.data) {
-      const { documentId, jobId: started } = uploadOutcome(r.data);
-      if (started) setJobId(started);
-      onOpen(documentId);
-    }
+    await recognise(body, runAsync);
   };
   return (
     <Section title="Upload a document">
