@@ -31,11 +31,13 @@ web:
 	else (cd frontend && npm ci --no-audit --no-fund && npm run build) || \
 	  echo "building the web interface failed; serving the API only"; fi
 
-## Web unit tests (Vitest) and end-to-end tests in headless Chromium against the suite.
+## Web app (Vitest, also the shared package's tests), mobile app (Jest + React Native
+## Testing Library) and the web app's end-to-end run in headless Chromium against the suite.
 web-test: $(STAMP)
 	cd frontend && npm ci --no-audit --no-fund
 	cd frontend && npm run build
 	cd frontend/web && npx vitest run
+	cd frontend/mobile && npx tsc -p . && npx jest --ci
 	cd frontend/web && node e2e/run.mjs
 
 ## Install what the tests need, start their servers, lint, type-check and run every test.

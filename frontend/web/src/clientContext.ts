@@ -1,10 +1,2 @@
-import type { Client } from '@armillary/shared';
-import { createContext, useContext } from 'react';
-
-export const ClientContext = createContext<Client | null>(null);
-
-export function useClient(): Client {
-  const client = useContext(ClientContext);
-  if (!client) throw new Error('ClientContext missing');
-  return client;
-}
+// The API client context lives in the shared package (the mobile app uses the same one).
+export { ClientContext, useClient } from '@armillary/shared';

@@ -1,15 +1,20 @@
-import { createAppStore, selectSession, type AuthState, type RootState } from '@armillary/shared';
-import { useDispatch, useSelector } from 'react-redux';
+import { createAppStore, parseStoredAuth, persistSession, type AuthState, type SessionStore } from '@armillary/shared';
 
 const KEY = 'armillary.auth';
 
-/** The session survives a reload of the tab (sessionStorage: gone with the tab). */
+/** The tab's sessionStorage as the session store (gone with the tab). */
+function tabStore(storage: Storage | undefined): SessionStore {
+  return {
+    read: () => storage?.getItem(KEY) ?? null,
+    write: (value) => storage?.setItem(KEY, value),
+    clear: () => storage?.removeItem(KEY),
+  };
+}
+
+/** The session survives a reload of the tab. */
 export function loadAuth(storage: Storage | undefined = globalThis.sessionStorage): AuthState | undefined {
   try {
-    const raw = storage?.getItem(KEY);
-    if (!raw) return undefined;
-    const auth = JSON.parse(raw) as AuthState;
-    return auth.session && auth.user ? { ...auth, notice: null } : undefined;
+    return parseStoredAuth(storage?.getItem(KEY));
   } catch {
     return undefined;
   }
@@ -17,23 +22,10 @@ export function loadAuth(storage: Storage | undefined = globalThis.sessionStorag
 
 export function makeStore(baseUrl = '', storage: Storage | undefined = globalThis.sessionStorage) {
   const { store, client } = createAppStore({ baseUrl }, { auth: loadAuth(storage) });
-  let last = selectSession(store.getState());
-  store.subscribe(() => {
-    const state = store.getState();
-    const session = selectSession(state);
-    if (session === last) return;
-    last = session;
-    try {
-      if (session) storage?.setItem(KEY, JSON.stringify({ session, user: state.auth.user, notice: null }));
-      else storage?.removeItem(KEY);
-    } catch {
-      // storage full or disabled: the session lives in memory only
-    }
-  });
+  persistSession(store, tabStore(storage));
   return { store, client };
 }
 
 export type WebStore = ReturnType<typeof makeStore>['store'];
 export type WebDispatch = WebStore['dispatch'];
-export const useAppDispatch = useDispatch.withTypes<WebDispatch>();
-export const useAppSelector = useSelector.withTypes<RootState>();
+export { useAppDispatch, useAppSelector } from '@armillary/shared';

@@ -99,7 +99,10 @@ export const liveSlice = createSlice({
 
 export const { socketStatus, messageReceived, predictionLoaded, feedCleared } = liveSlice.actions;
 
-export const selectFeed = (s: { live: LiveState }, symbol: string): SymbolFeed => s.live.feeds[symbol] ?? emptyFeed();
+/** One feed object for all symbols without one yet: a selector must return the same reference. */
+const NO_FEED: SymbolFeed = Object.freeze(emptyFeed()) as SymbolFeed;
+
+export const selectFeed = (s: { live: LiveState }, symbol: string): SymbolFeed => s.live.feeds[symbol] ?? NO_FEED;
 export const selectLatestPrediction = (s: { live: LiveState }, symbol: string): CryptoPrediction | null => {
   const p = s.live.feeds[symbol]?.predictions;
   return p && p.length ? p[p.length - 1] : null;

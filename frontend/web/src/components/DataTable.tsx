@@ -1,13 +1,5 @@
+import { cellText } from '@armillary/shared';
 import { Box, Table, TableBody, TableCell, TableContainer, TableHead, TableRow, Typography } from '@mui/material';
-
-/** Any value as plain text for a table cell (objects as compact JSON). */
-export function cellText(value: unknown): string {
-  if (value === null || value === undefined) return '—';
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
-  if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  if (typeof value === 'string') return value;
-  return JSON.stringify(value);
-}
 
 /** Rows of objects as a table; columns default to the keys of the first rows. */
 export function DataTable({

@@ -1,4 +1,4 @@
-import { logout, selectUser, type Role } from '@armillary/shared';
+import { logout, selectUser, visibleSections } from '@armillary/shared';
 import {
   AppBar,
   Box,
@@ -19,20 +19,6 @@ import { useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
 import { useAppDispatch, useAppSelector } from '../store';
 
-export interface NavItem {
-  to: string;
-  label: string;
-  /** Who sees the link (default: everyone signed in). */
-  roles?: Role[];
-}
-
-export const NAV: NavItem[] = [
-  { to: '/crypto', label: 'Crypto' },
-  { to: '/ocr', label: 'OCR', roles: ['admin', 'analyst'] },
-  { to: '/analytics', label: 'Analytics' },
-  { to: '/admin', label: 'Admin', roles: ['admin'] },
-];
-
 export function Layout() {
   const user = useAppSelector(selectUser);
   const dispatch = useAppDispatch();
@@ -40,7 +26,7 @@ export function Layout() {
   const narrow = useMediaQuery(theme.breakpoints.down('sm'));
   const [open, setOpen] = useState(false);
   const location = useLocation();
-  const items = NAV.filter((i) => !i.roles || (user != null && i.roles.includes(user.role)));
+  const items = visibleSections(user?.role).map((s) => ({ to: `/${s.id}`, label: s.label }));
 
   const links = items.map((i) => (
     <Button

@@ -1,22 +1,23 @@
 import {
   can,
+  cellText,
   errorMessage,
+  fieldRows,
   selectRole,
   useAllocationMutation,
   useCreateReportMutation,
+  useCustomerLookup,
   useImportTransactionsMutation,
-  useJobQuery,
-  useLazyCustomerClvQuery,
-  useLazyCustomerSegmentQuery,
+  useJobPolling,
   useReportsQuery,
   useSegmentsQuery,
   useTargetingMutation,
   type UpliftCustomer,
 } from '@armillary/shared';
 import { Alert, Box, Button, Grid, LinearProgress, Link, Stack, TextField, Typography } from '@mui/material';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { BarChart } from '../components/BarChart';
-import { DataTable, cellText } from '../components/DataTable';
+import { DataTable } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { Section } from '../components/Section';
 import { useFetchBlob } from '../useFetchBlob';
@@ -26,26 +27,15 @@ type Row = Record<string, unknown>;
 
 /** Poll a job until it has finished; shows its progress. */
 export function JobProgress({ id, onDone }: { id: string; onDone?: (ok: boolean) => void }) {
-  const [finished, setFinished] = useState(false);
-  const job = useJobQuery(id, { pollingInterval: finished ? 0 : 1000 });
-  const status = job.data?.status;
-  const done = status === 'succeeded' || status === 'failed';
-  const notified = useRef(false);
-  useEffect(() => {
-    if (done && !notified.current) {
-      notified.current = true;
-      setFinished(true);
-      onDone?.(status === 'succeeded');
-    }
-  }, [done, status, onDone]);
+  const { job, view: v } = useJobPolling(id, onDone);
+  const { status, finished: done } = v;
   const d = job.data;
-  const total = typeof d?.total === 'number' && d.total > 0 ? d.total : null;
-  const value = total ? Math.min(100, (Number(d?.done ?? 0) / total) * 100) : undefined;
+  const value = v.fraction === null ? undefined : v.fraction * 100;
   return (
     <Box sx={{ my: 1 }} data-testid="job-progress">
       <Typography variant="body2">
-        Job {id.slice(0, 8)}: <b data-testid="job-status">{status ?? 'queued'}</b>
-        {total ? ` (${String(d?.done ?? 0)} / ${total})` : ''}
+        Job {id.slice(0, 8)}: <b data-testid="job-status">{status}</b>
+        {v.total ? ` (${v.progress})` : ''}
       </Typography>
       {!done && <LinearProgress variant={value === undefined ? 'indeterminate' : 'determinate'} value={value} />}
       {status === 'failed' && <Alert severity="error">{String(d?.error ?? 'failed')}</Alert>}
@@ -140,15 +130,11 @@ function Segments({ refresh }: { refresh: number }) {
 
 function CustomerLookup() {
   const [id, setId] = useState('');
-  const [segment, seg] = useLazyCustomerSegmentQuery();
-  const [clv, clvResult] = useLazyCustomerClvQuery();
+  const { lookup, segment: seg, clv: clvResult } = useCustomerLookup();
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!id.trim()) return;
-    void segment({ id: id.trim() });
-    void clv({ id: id.trim() });
+    lookup(id);
   };
-  const flat = (o: Row | undefined) => (o ? Object.entries(o).filter(([, v]) => typeof v !== 'object' || v === null).map(([k, v]) => ({ field: k, value: v })) : []);
   return (
     <Section title="Customer lookup">
       <Stack component="form" direction="row" spacing={1} onSubmit={submit} aria-label="customer lookup">
@@ -161,12 +147,12 @@ function CustomerLookup() {
         <Grid size={{ xs: 12, md: 6 }}>
           <Typography variant="subtitle2">Segment</Typography>
           <ErrorAlert error={seg.error} />
-          {seg.data && <DataTable label="customer segment" rows={flat(seg.data)} />}
+          {seg.data && <DataTable label="customer segment" rows={fieldRows(seg.data)} />}
         </Grid>
         <Grid size={{ xs: 12, md: 6 }}>
           <Typography variant="subtitle2">Lifetime value</Typography>
           <ErrorAlert error={clvResult.error} />
-          {clvResult.data && <DataTable label="customer clv" rows={flat(clvResult.data)} />}
+          {clvResult.data && <DataTable label="customer clv" rows={fieldRows(clvResult.data)} />}
         </Grid>
       </Grid>
     </Section>
@@ -271,7 +257,7 @@ function Allocation() {
       {data && (
         <Box sx={{ mt: 1 }}>
           {Object.keys(split).length > 0 && <BarChart label="budget per channel" data={Object.entries(split).map(([k, v]) => ({ label: k, value: Number(v) }))} format={(v) => v.toFixed(0)} />}
-          <DataTable label="allocation result" rows={Object.entries(data).filter(([, v]) => typeof v !== 'object' || v === null).map(([k, v]) => ({ field: k, value: v }))} />
+          <DataTable label="allocation result" rows={fieldRows(data)} />
         </Box>
       )}
     </Section>

@@ -1,33 +1,21 @@
 import {
-  connectCryptoFeed,
-  predictionLoaded,
-  selectFeed,
+  SYMBOLS,
+  num,
+  pct,
+  shortTime,
+  skillTone,
   useBacktestQuery,
-  usePredictionQuery,
+  useCryptoFeed,
   type CryptoPrediction,
-  type RootState,
 } from '@armillary/shared';
 import { Alert, Box, Chip, Grid, MenuItem, Stack, TextField, Typography } from '@mui/material';
-import { useEffect, useState } from 'react';
-import { useStore } from 'react-redux';
+import { useState } from 'react';
 import { DataTable } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { LineChart } from '../components/LineChart';
 import { Section } from '../components/Section';
-import { useClient } from '../clientContext';
-import { useAppDispatch, useAppSelector } from '../store';
-
-export const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
 
 const STATUS_COLOR = { open: 'success', connecting: 'info', reconnecting: 'warning', failed: 'error', closed: 'default', idle: 'default' } as const;
-
-function pct(x: number | null | undefined, digits = 1): string {
-  return typeof x === 'number' ? `${(x * 100).toFixed(digits)}%` : '—';
-}
-
-function num(x: number | null | undefined, digits = 2): string {
-  return typeof x === 'number' ? x.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
-}
 
 function Latest({ p }: { p: CryptoPrediction }) {
   return (
@@ -37,7 +25,7 @@ function Latest({ p }: { p: CryptoPrediction }) {
         [`Predicted close (+${p.horizon})`, num(p.predicted_close)],
         ['Direction', p.direction],
         ['P(up)', pct(p.prob_up)],
-        ['Data time', p.as_of.replace('T', ' ').slice(0, 16)],
+        ['Data time', shortTime(p.as_of)],
         ['Model', p.model ? `${p.model.name} v${p.model.version}` : (p.model_version ?? '—')],
       ].map(([k, v]) => (
         <Grid key={k} size={{ xs: 6, sm: 4, md: 2 }}>
@@ -82,27 +70,7 @@ function Backtest({ symbol }: { symbol: string }) {
 
 export function CryptoPage() {
   const [symbol, setSymbol] = useState(SYMBOLS[0]);
-  const client = useClient();
-  const store = useStore<RootState>();
-  const dispatch = useAppDispatch();
-  const feed = useAppSelector((s) => selectFeed(s, symbol));
-  const latest = usePredictionQuery({ symbol });
-
-  useEffect(() => {
-    if (latest.data) dispatch(predictionLoaded({ symbol, prediction: latest.data }));
-  }, [latest.data, symbol, dispatch]);
-
-  useEffect(() => {
-    const socket = connectCryptoFeed(symbol, {
-      client,
-      getState: store.getState,
-      dispatch: store.dispatch,
-      pageOrigin: window.location.origin,
-    });
-    return () => socket.stop();
-  }, [symbol, client, store]);
-
-  const newest = feed.predictions.length ? feed.predictions[feed.predictions.length - 1] : null;
+  const { feed, latest, newest } = useCryptoFeed(symbol, { pageOrigin: window.location.origin });
   const skill = newest?.skill;
   const t = (iso: string) => Date.parse(iso);
 
@@ -134,7 +102,7 @@ export function CryptoPage() {
       {latest.error && !newest && <ErrorAlert error={latest.error} title="Latest prediction" />}
 
       {skill && (
-        <Alert severity={/no demonstrated skill/i.test(skill) ? 'info' : 'success'} sx={{ mb: 2 }} data-testid="skill">
+        <Alert severity={skillTone(skill)} sx={{ mb: 2 }} data-testid="skill">
           Model skill: {skill}
         </Alert>
       )}
@@ -167,7 +135,7 @@ export function CryptoPage() {
         <DataTable
           label="recent predictions"
           rows={[...feed.predictions].reverse().slice(0, 12).map((p) => ({
-            as_of: p.as_of.replace('T', ' ').slice(0, 16),
+            as_of: shortTime(p.as_of),
             horizon: p.horizon,
             last_close: p.last_close,
             predicted_close: p.predicted_close,

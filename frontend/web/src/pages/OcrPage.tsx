@@ -1,10 +1,13 @@
 import {
+  documentSummary,
+  fieldGroups,
+  jobView,
+  pageText,
+  useDocumentPolling,
   useOcrBatchesQuery,
-  useOcrDocumentQuery,
   useOcrDocumentsQuery,
-  useOcrUploadMutation,
+  useOcrUpload,
   type OcrDocument,
-  type OcrStarted,
   type OcrPage as OcrPageResult,
 } from '@armillary/shared';
 import {
@@ -23,7 +26,7 @@ import {
   Tabs,
   Typography,
 } from '@mui/material';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { AuthImage } from '../components/AuthImage';
 import { DataTable } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -55,16 +58,16 @@ function WordBoxes({ page }: { page: OcrPageResult }) {
 
 /** Extracted fields per processor, e.g. receipt: vendor, date, total. */
 function Fields({ fields }: { fields: OcrDocument['fields'] }) {
-  const entries = Object.entries(fields ?? {});
-  if (!entries.length) return <Typography color="text.secondary">No fields extracted</Typography>;
+  const groups = fieldGroups(fields);
+  if (!groups.length) return <Typography color="text.secondary">No fields extracted</Typography>;
   return (
     <>
-      {entries.map(([processor, values]) => (
+      {groups.map(({ processor, rows }) => (
         <Box key={processor} sx={{ mb: 1 }} data-testid={`fields-${processor}`}>
           <Typography variant="subtitle2">{processor}</Typography>
           <DataTable
             label={`${processor} fields`}
-            rows={Object.entries(values ?? {}).map(([field, value]) => ({ field, value }))}
+            rows={rows}
             columns={['field', 'value']}
           />
         </Box>
@@ -81,9 +84,7 @@ export function DocumentView({ doc }: { doc: OcrDocument }) {
   return (
     <Section title={`Document ${doc.filename ?? doc.id}`}>
       <Typography variant="body2" sx={{ mb: 1 }}>
-        Status {doc.status}; {doc.pages ?? pages.length} page(s)
-        {typeof doc.mean_confidence === 'number' ? `; mean confidence ${doc.mean_confidence.toFixed(1)}%` : ''}
-        {doc.timings?.total ? `; ${doc.timings.total.toFixed(2)} s` : ''}
+        {documentSummary(doc)}
       </Typography>
       {doc.status !== 'succeeded' && doc.status !== 'processing' && <Alert severity="warning">{String(doc.error ?? doc.status)}</Alert>}
       {pages.length > 1 && (
@@ -113,7 +114,7 @@ export function DocumentView({ doc }: { doc: OcrDocument }) {
             data-testid="ocr-text"
             sx={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word', fontSize: 13, bgcolor: 'grey.100', p: 1, borderRadius: 1, maxHeight: 420, overflow: 'auto' }}
           >
-            {current?.text ?? doc.text ?? ''}
+            {pageText(doc, page)}
           </Box>
           <Typography variant="subtitle2" sx={{ mt: 1 }}>
             Extracted fields
@@ -126,12 +127,7 @@ export function DocumentView({ doc }: { doc: OcrDocument }) {
 }
 
 function StoredDocument({ id }: { id: string }) {
-  const [poll, setPoll] = useState(true);
-  const doc = useOcrDocumentQuery(id, { pollingInterval: poll ? 1500 : 0 });
-  const status = doc.data?.status;
-  useEffect(() => {
-    if (status && status !== 'processing') setPoll(false);
-  }, [status]);
+  const doc = useDocumentPolling(id);
   if (doc.error) return <ErrorAlert error={doc.error} />;
   if (!doc.data) return <LinearProgress />;
   return <DocumentView doc={doc.data} />;
@@ -140,22 +136,13 @@ function StoredDocument({ id }: { id: string }) {
 function Upload({ onOpen }: { onOpen: (id: string) => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [runAsync, setRunAsync] = useState(false);
-  const [upload, result] = useOcrUploadMutation();
-  const [jobId, setJobId] = useState<string | null>(null);
+  const { recognise, result, jobId } = useOcrUpload(onOpen);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!file) return;
     const body = new FormData();
     body.append('file', file);
-    setJobId(null);
-    const r = await upload({ body, async: runAsync });
-    if ('data' in r && r.data) {
-      const started = r.data as OcrStarted;
-      if (typeof started.job_id === 'string') {
-        setJobId(started.job_id);
-        onOpen(started.document_id);
-      } else onOpen((r.data as OcrDocument).id);
-    }
+    await recognise(body, runAsync);
   };
   return (
     <Section title="Upload a document">
@@ -204,7 +191,7 @@ function Batches() {
   const rows = (batches.data ?? []).map((j) => ({
     id: j.id.slice(0, 8),
     status: j.status,
-    progress: typeof j.total === 'number' && j.total > 0 ? `${String(j.done ?? 0)} / ${j.total}` : String(j.done ?? 0),
+    progress: jobView(j).progress,
     error: j.error ?? '',
   }));
   return (
