@@ -40,14 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     new_key.add_argument("name")
     new_key.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
     new_key.add_argument("--owner", default=None, help="admin user it is created by")
-    from cluster import gateway_cli, jobs_cli, ocr_cli
+    from cluster import backup_cli, gateway_cli, jobs_cli, models_cli, ocr_cli
     from cluster.kuberay import cli as kube_cli
 
     keys = sub.add_parser("keys", help="encryption keys of secrets at rest").add_subparsers(
         dest="action", required=True)
     keys.add_parser("new", help="print a new key (put it first in ARMILLARY_ENCRYPTION_KEYS)")
     keys.add_parser("rotate", help="re-encrypt stored secrets with the first key")
-    for module in (jobs_cli, kube_cli, gateway_cli, ocr_cli):
+    for module in (jobs_cli, kube_cli, gateway_cli, ocr_cli, backup_cli, models_cli):
         module.add_parser(sub)
     return parser
 
@@ -160,10 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    from cluster import gateway_cli, jobs_cli, local, ocr_cli
+    from cluster import backup_cli, gateway_cli, jobs_cli, local, models_cli, ocr_cli
     from cluster.kuberay import cli as kube_cli
 
-    ops = {"job": jobs_cli, "kube": kube_cli, "gateway": gateway_cli, "ocr": ocr_cli}
+    ops = {"job": jobs_cli, "kube": kube_cli, "gateway": gateway_cli, "ocr": ocr_cli,
+           "backup": backup_cli, "restore": backup_cli, "models": models_cli}
     if args.command in ops:
         return ops[args.command].run(args, settings)
     if args.command == "up":

@@ -181,6 +181,11 @@ class Settings(BaseSettings):
     job_reap_s: float = Field(30.0, gt=0)
     """How often every job worker looks for jobs orphaned by a restart (and at its start)."""
 
+    # model registry
+    model_keep_versions: int = Field(10, ge=1, le=10_000)
+    """Versions of each model name kept when a new one is registered: the newest this many,
+    plus the current and the pinned ones (`armillary models pin`); older rows are deleted."""
+
     # marketing analytics
     analytics_report_lease_s: float = Field(900.0, gt=0)
     """Lease of a claimed report task; an unacked task is redelivered after it."""

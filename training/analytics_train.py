@@ -70,7 +70,8 @@ async def _register(summary: dict[str, Any], data_dir: Path) -> dict[str, int]:
     await stores.database.connect()
     try:
         await stores.database.migrate()
-        return await register_summary(ModelRegistry(stores.database), summary, data_dir)
+        registry = ModelRegistry(stores.database, settings.model_keep_versions)
+        return await register_summary(registry, summary, data_dir)
     finally:
         await stores.database.close()
 

@@ -102,7 +102,7 @@ async def _train(settings: Settings, database: Database, candles: pd.DataFrame, 
         out_dir=new_artifact_dir(settings.data_dir, name), config=config,
         code_version=code_version(), source=source, sentiment=sentiment)
     return await register_artifact(
-        ModelRegistry(database), trained.artifact_dir,
+        ModelRegistry(database, settings.model_keep_versions), trained.artifact_dir,
         code_version=str(trained.metadata.get("code_version", "unknown")), source=source,
         backtest=trained.backtest,
         extra_metrics={"train_seconds": round(time.perf_counter() - started, 1)})

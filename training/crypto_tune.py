@@ -323,7 +323,8 @@ def register_outcome(
         try:
             await db.migrate()
             record = await register_artifact(
-                ModelRegistry(db), target, code_version=outcome.code_version, source=source,
+                ModelRegistry(db, app.model_keep_versions), target,
+                code_version=outcome.code_version, source=source,
                 backtest=report,
                 extra_metrics={"validation": outcome.metrics, "tuned": True},
             )

@@ -85,7 +85,7 @@ class AnalyticsService:
         self.settings = settings
         self.stores = stores
         db = stores.database
-        self.registry = ModelRegistry(db)
+        self.registry = ModelRegistry(db, settings.model_keep_versions)
         self.models = ModelSet(self.registry, model_names)
         self.reports = Reports(db)
         self.schedules = Schedules(db)

@@ -79,7 +79,7 @@ class CryptoService:
         self.settings = settings
         self.stores = stores
         self.data = CryptoStores(stores.timeseries, stores.warehouse, stores.eventbus, table=table)
-        self.registry = ModelRegistry(stores.database)
+        self.registry = ModelRegistry(stores.database, settings.model_keep_versions)
         self.config = ServingConfig.from_settings(settings)
         self.clock = clock
         self.stats = ServingStats()

@@ -45,6 +45,7 @@ from actors.ocr.loading import PageImage
 from actors.ocr.models import DocumentResult, PageResult
 from actors.ocr.options import OcrOptions
 from actors.ocr.pdf_output import PdfPart
+from actors.ocr.processors.base import check_processors
 from config.settings import Settings
 from deployments.ocr import scaling
 from deployments.ocr import warehouse as wh
@@ -112,11 +113,13 @@ class OcrService:
         unknown = set(requested) - REQUEST_OPTIONS
         if unknown:
             raise InvalidOptionsError(f"unknown options: {sorted(unknown)}")
-        return OcrOptions.from_dict({
+        options = OcrOptions.from_dict({
             **requested, "max_bytes": self.settings.max_body_bytes,
             "max_pages": self.settings.ocr_max_pages,
             "page_timeout_s": self.settings.ocr_page_timeout_s,
         })
+        check_processors(options.processors)
+        return options
 
     # -- submitting ------------------------------------------------------------------
 

@@ -4,14 +4,21 @@ each applied once, in order, inside a transaction, recorded in ``schema_migratio
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 
-from storage.database.base import Database
+from storage.database.base import Database, Queries
 
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations "
     "(version TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
 )
+
+
+@asynccontextmanager
+async def _as_is(queries: Queries) -> AsyncIterator[Queries]:
+    yield queries
 
 
 def migration_files() -> list[tuple[str, str]]:
@@ -27,12 +34,24 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";")]
 
 
-async def apply_migrations(db: Database) -> list[str]:
+async def applied_versions(db: Queries) -> list[str]:
+    """Versions recorded in ``schema_migrations`` (none when the table does not exist)."""
+    async with db.transaction() if isinstance(db, Database) else _as_is(db) as tx:
+        await tx.execute(_TABLE)
+        rows = await tx.fetch("SELECT version FROM schema_migrations ORDER BY version")
+    return [r["version"] for r in rows]
+
+
+async def apply_migrations(db: Database, until: str | None = None) -> list[str]:
+    """Apply the pending migrations, in order; with `until`, only those up to that
+    version (a restore loads rows at the schema they were saved with)."""
     applied: list[str] = []
     async with db.migration_lock() as tx:
         await tx.execute(_TABLE)
         done = {r["version"] for r in await tx.fetch("SELECT version FROM schema_migrations")}
         for version, sql in migration_files():
+            if until is not None and version > until:
+                break
             if version in done:
                 continue
             for statement in statements(sql):

@@ -30,6 +30,7 @@ class ModelVersion:
     code_version: str
     created_at: float
     is_current: bool
+    pinned: bool = False
 
     @classmethod
     def from_row(cls, row: Row) -> ModelVersion:
@@ -39,13 +40,19 @@ class ModelVersion:
                 "metrics": json.loads(row["metrics"]),
                 "data_range": json.loads(row["data_range"]),
                 "is_current": bool(row["is_current"]),
+                "pinned": bool(row.get("pinned", 0)),
             }
         )
 
 
 class ModelRegistry:
-    def __init__(self, db: Database) -> None:
+    """`keep_versions` (the setting ``model_keep_versions``): each register keeps the
+    newest that many versions of the name, plus its current and its pinned versions, and
+    deletes the other rows (their artifacts stay where they are). None: keep everything."""
+
+    def __init__(self, db: Database, keep_versions: int | None = None) -> None:
         self._db = db
+        self.keep_versions = keep_versions
 
     async def register(
         self,
@@ -78,10 +85,42 @@ class ModelRegistry:
                         model.id, name, version, artifact_uri, json.dumps(metrics),
                         json.dumps(data_range), code_version, model.created_at, int(make_current),
                     )
-                return model
             except ConflictError:
                 continue
+            if self.keep_versions is not None:
+                await self.prune(name, self.keep_versions)
+            return model
         raise ConflictError(f"could not register a new version of {name!r}")
+
+    async def prune(self, name: str, keep: int) -> list[ModelVersion]:
+        """Delete the versions of `name` other than the newest `keep`, the current one and
+        the pinned ones; returns the deleted versions."""
+        if keep < 1:
+            raise ValueError("keep must be >= 1")
+        async with self._db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT * FROM models WHERE name = $1 ORDER BY version DESC", name)
+            doomed = [ModelVersion.from_row(r) for r in rows[keep:]
+                      if not r["is_current"] and not r["pinned"]]
+            for version in doomed:
+                await tx.execute("DELETE FROM models WHERE id = $1", version.id)
+        return doomed
+
+    async def pin(self, name: str, version: int, pinned: bool = True) -> ModelVersion | None:
+        """Pin (or unpin) a version: retention keeps it. None when there is no such
+        version."""
+        changed = await self._db.execute(
+            "UPDATE models SET pinned = $1 WHERE name = $2 AND version = $3",
+            int(pinned), name, version)
+        if not changed:
+            return None
+        row = await self._db.fetchrow(
+            "SELECT * FROM models WHERE name = $1 AND version = $2", name, version)
+        return None if row is None else ModelVersion.from_row(row)
+
+    async def names(self) -> list[str]:
+        rows = await self._db.fetch("SELECT DISTINCT name FROM models ORDER BY name")
+        return [str(r["name"]) for r in rows]
 
     async def current(self, name: str) -> ModelVersion | None:
         row = await self._db.fetchrow(

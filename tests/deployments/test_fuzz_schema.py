@@ -166,3 +166,52 @@ def test_every_operation_conforms_and_never_5xx(suite: tuple[Api, dict[str, str]
     assert tally.responses >= tally.operations * 2  # every operation answered, both modes
     unique = sorted(set(tally.failures))
     assert not unique, "\n".join(unique)
+
+
+def job_count(api: Api) -> int:
+    return int(api.run(api.ctx.stores.database.fetchval, "SELECT count(*) FROM jobs"))
+
+
+A = "/api/v1/analytics"
+BAD_202_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    # (name, path, request kwargs): each of these routes answers 202 with a job when valid
+    ("training: seed beyond 64 bits", f"{A}/training",
+     {"json": {"seed": 99999999999999999999999999}}),
+    ("training: negative seed", f"{A}/training", {"json": {"seed": -1}}),
+    ("training: quick not a bool", f"{A}/training", {"json": {"quick": "maybe"}}),
+    ("report: seed beyond 64 bits", f"{A}/reports",
+     {"json": {"seed": 99999999999999999999999999}}),
+    ("report: not a calendar date", f"{A}/reports", {"json": {"as_of": "2021-02-30"}}),
+    ("report: year 9999", f"{A}/reports", {"json": {"calibration_end": "9999-01-01"}}),
+    ("report: k_min > k_max", f"{A}/reports", {"json": {"k_min": 9, "k_max": 3}}),
+    ("report: table name", f"{A}/reports", {"json": {"table": "x; DROP TABLE y"}}),
+    ("report: huge horizon", f"{A}/reports", {"json": {"clv_horizon_weeks": 1e308}}),
+    ("import: table name", f"{A}/imports",
+     {"files": {"file": ("t.csv", b"a,b\n1,2\n", "text/csv")}, "data": {"table": "1x"}}),
+    ("import: not CSV or Parquet", f"{A}/imports",
+     {"files": {"file": ("t.txt", b"hello", "text/plain")}}),
+    ("import: empty", f"{A}/imports", {"files": {"file": ("t.csv", b"", "text/csv")}}),
+    ("ocr: not a document", "/api/v1/ocr/documents?async=true",
+     {"files": {"file": ("x.bin", b"just some words", "application/octet-stream")}}),
+    ("ocr: psm out of range", "/api/v1/ocr/documents?async=true",
+     {"files": {"file": ("p.png", b"x", "image/png")}, "data": {"psm": "99"}}),
+    ("ocr: unknown language", "/api/v1/ocr/documents?async=true",
+     {"files": {"file": ("p.png", png_page(["x"]), "image/png")},
+      "data": {"lang": "zz_nope"}}),
+    ("ocr: unknown processor", "/api/v1/ocr/documents?async=true",
+     {"files": {"file": ("p.png", png_page(["x"]), "image/png")},
+      "data": {"processors": "no_such_processor"}}),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "kwargs"), BAD_202_REQUESTS,
+                         ids=[b[0] for b in BAD_202_REQUESTS])
+def test_routes_answering_202_validate_before_any_job_exists(
+        suite: tuple[Api, dict[str, str]], name: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    api, headers = suite
+    before = job_count(api)
+    response = api.client.post(path, headers=headers, **kwargs)
+    assert 400 <= response.status_code < 500, (name, response.status_code, response.text)
+    assert response.json()["detail"], response.text
+    assert job_count(api) == before, f"{name}: a job was created before the {response.status_code}"

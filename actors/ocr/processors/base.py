@@ -59,6 +59,17 @@ def _ensure_builtins() -> None:
         register_processor(TextAnalysisProcessor())
 
 
+def check_processors(names: tuple[str, ...] | list[str] | None) -> None:
+    """:class:`InvalidOptionsError` when a name is not a registered processor (checked when
+    a document is submitted, before any job exists)."""
+    if names is None:
+        return
+    registry = registered_processors()
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise InvalidOptionsError(f"unknown processors {unknown}; known: {sorted(registry)}")
+
+
 def run_processors(doc: ProcessorInput, names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Run the processors named (``None`` = every registered one) whose ``detect`` is True.
 
@@ -68,8 +79,6 @@ def run_processors(doc: ProcessorInput, names: tuple[str, ...] | None = None) ->
     if names is None:
         chosen = list(registry.values())
     else:
-        unknown = [n for n in names if n not in registry]
-        if unknown:
-            raise InvalidOptionsError(f"unknown processors {unknown}; known: {sorted(registry)}")
+        check_processors(names)
         chosen = [registry[n] for n in names]
     return {p.name: p.extract(doc) for p in chosen if p.detect(doc)}
