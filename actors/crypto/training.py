@@ -168,14 +168,16 @@ def code_version() -> str:
 
 
 def train_saved(candles: pd.DataFrame, symbol: str, interval: str, out_dir: str,
-                config: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
-    """`train_artifact` with plain arguments (``config``: a `QuickTrainConfig` as a dict)
-    and a plain result: the artifact's ``artifact_dir``, ``name``, ``backtest``,
-    ``metadata``, the ``train_seconds`` and the ``pid`` of the process that trained."""
+                config: dict[str, Any], source: dict[str, Any],
+                sentiment: pd.DataFrame | None = None) -> dict[str, Any]:
+    """`train_artifact` with plain arguments (``config``: a `QuickTrainConfig` as a dict;
+    ``sentiment``: the stored, dated sentiment buckets when ``config["sentiment"]``) and a
+    plain result: the artifact's ``artifact_dir``, ``name``, ``backtest``, ``metadata``, the
+    ``train_seconds`` and the ``pid`` of the process that trained."""
     started = time.perf_counter()
     trained = train_artifact(candles, symbol=symbol, interval=interval, out_dir=out_dir,
                              config=QuickTrainConfig(**config), code_version=code_version(),
-                             source=source)
+                             source=source, sentiment=sentiment)
     return {"artifact_dir": str(trained.artifact_dir), "name": trained.name,
             "backtest": trained.backtest, "metadata": trained.metadata,
             "train_seconds": round(time.perf_counter() - started, 1), "pid": os.getpid()}

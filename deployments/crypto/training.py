@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from actors.crypto.errors import CryptoError
+from actors.crypto.features import FeatureConfig
 from actors.crypto.registry import TRAIN_JOB, model_name, new_artifact_dir, register_artifact
 from actors.crypto.stores import CryptoStores
 from actors.crypto.training import QuickTrainConfig, train_saved
@@ -75,11 +76,14 @@ class CryptoTraining:
         name = model_name(symbol, interval, int(config["horizon"]))
         candles = await self._candles(run, symbol, interval, int(p["rows"]),
                                       bool(p.get("wait_for_history")))
+        sentiment = await self._sentiment(symbol, candles) if config.get("sentiment") else None
         await run.step("training", 0, 1)
         source = {**p["source"], "rows": len(candles)}
+        if sentiment is not None:
+            source["sentiment_buckets"] = len(sentiment)
         out = new_artifact_dir(self.settings().data_dir, name)
         trained = await self.tasks.run(train_saved, candles, symbol, interval, str(out),
-                                       config, source)
+                                       config, source, sentiment)
         await run.step("registering", 1, 1)
         record = await register_artifact(
             self.registry, Path(trained["artifact_dir"]),
@@ -87,6 +91,22 @@ class CryptoTraining:
             source=source, backtest=trained["backtest"],
             extra_metrics={"train_seconds": trained["train_seconds"]})
         return {"model": name, "version": record.version, "task_pid": trained["pid"]}
+
+    async def _sentiment(self, symbol: str, candles: pd.DataFrame) -> pd.DataFrame:
+        """The stored, dated sentiment buckets around ``candles`` (a model with sentiment
+        features). Each candle is joined only to buckets that had ended by its close
+        (:func:`actors.crypto.features.align_sentiment`), so reading past the last candle
+        leaks nothing. None stored over the candles: the job fails with the reason."""
+        freq = FeatureConfig().sentiment_freq
+        window = pd.Timedelta(freq) * (FeatureConfig().sentiment_window + 1)
+        series = await self.data.sentiment_series(
+            symbol, candles.index[0] - window, candles.index[-1] + pd.Timedelta("1D"), freq=freq)
+        if series.empty:
+            raise JobFailed(
+                f"this model uses sentiment features, but no dated sentiment of {symbol} is "
+                "stored over its candles: POST scored texts with their times to "
+                "/api/v1/crypto/sentiment first (the shared sentiment sets have no timestamps)")
+        return series
 
     async def _candles(self, run: JobRun, symbol: str, interval: str, rows: int,
                        wait: bool) -> pd.DataFrame:

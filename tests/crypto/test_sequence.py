@@ -135,3 +135,24 @@ def test_direction_is_the_direction_head_and_a_disagreement_is_stated() -> None:
     assert "disagree" not in same["direction_note"]
     assert directions(0.0, 0.5)["direction"] == "down"  # exactly 50 %: no call of up
     assert directions(0.0, 0.5)["return_direction"] == "flat"
+
+
+def test_the_input_window_is_computed_once_per_candle(artifact) -> None:
+    _, path = artifact
+    predictor = CryptoPredictor.load(path, version="7")
+    window = CANDLES.iloc[-predictor.required_history :]
+    first = predictor.predict_latest(window)
+    builds = predictor.window_builds
+    again = predictor.predict_batch([(window, None)] * 5)  # the same candle: no rebuild
+    assert predictor.window_builds == builds and predictor.window_hits >= 5
+    assert {p.predicted_return for p in again} == {first.predicted_return}
+    # a new candle (the next one) is computed; a revised newest close is too
+    newer = CANDLES.iloc[-predictor.required_history - 1 : -1]
+    predictor.predict_latest(newer)
+    revised = window.copy()
+    revised.iloc[-1, revised.columns.get_loc("close")] *= 1.05
+    changed = predictor.predict_latest(revised)
+    assert predictor.window_builds == builds + 2
+    assert changed.last_close != first.last_close
+    expected = predictor.model.predict_windows(predictor.model.latest_window(revised))[0][0]
+    assert changed.predicted_return == pytest.approx(expected, rel=1e-5, abs=1e-9)

@@ -70,3 +70,47 @@ async def test_training_requests_are_checked_before_a_job_exists(
     failed = await _ended(service, started["job_id"], 60)
     assert failed.status.value == "failed"
     assert failed.error == "no 1h candles of BTC/USDT are stored: import a history first"
+
+
+async def test_a_sentiment_model_trains_on_stored_dated_sentiment_without_look_ahead(
+    make_service: Callable[..., CryptoService],
+) -> None:
+    """The job reads the stored, dated sentiment (the shared sets have no timestamps, so a
+    user supplies it); each candle sees only buckets that ended by its close."""
+    import pandas as pd
+
+    from actors.crypto.features import FeatureConfig, build_features
+    from actors.crypto.sequence import SequenceForecaster
+
+    service = make_service()
+    history = tiny_models().history
+    await service.data.write_candles(history, SYMBOL, "1h", "test")
+    config = {**asdict(tiny_config(0)), "sentiment": True}
+    failed = await _ended(service, (await service.train(
+        "ann", SYMBOL, 1, source={"kind": "test"}, config=config))["job_id"])
+    assert failed.status.value == "failed" and "no dated sentiment" in (failed.error or "")
+
+    times = pd.date_range(history.index[0], history.index[-1] + pd.Timedelta("6h"),
+                          freq="40min")
+    words = ["Bitcoin rallies to a record", "Bitcoin plunges", "Exchange opens an office"]
+    await service.add_sentiment([{"timestamp": t.isoformat(), "symbol": SYMBOL,
+                                  "text": words[i % 3]} for i, t in enumerate(times)])
+    # the job's read reaches past the last candle; the as-of join must not use that part
+    read = await service.training._sentiment(SYMBOL, history)
+    last_close = history.index[-1] + pd.Timedelta("1h")
+    assert read.index.max() >= last_close
+    cut = read.loc[read.index + pd.Timedelta("1h") <= last_close]
+    features = FeatureConfig(sentiment=True)
+    full = build_features(history, features, sentiment=read)
+    known = build_features(history, features, sentiment=cut)
+    pd.testing.assert_frame_equal(full, known)
+    assert full["sent_count"].iloc[-1] > 0
+
+    done = await _ended(service, (await service.train(
+        "ann", SYMBOL, 1, source={"kind": "test"}, config=config))["job_id"])
+    assert done.status.value == "succeeded", done.error
+    record = await service.registry.current(NAME)
+    assert record is not None
+    assert record.data_range["source"]["sentiment_buckets"] > 0
+    model = SequenceForecaster.load(record.artifact_uri)
+    assert model.features.sentiment and "sent_mean" in model.metadata["scaler"]["columns"]
