@@ -70,11 +70,11 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
     from cluster.kuberay import render
 
     if args.action == "render":
-        manifests = render.render_all(settings)
+        rendered = render.render_all(settings)
         if args.out == "-":
-            sys.stdout.write(render.as_stream(manifests))
+            sys.stdout.write(render.as_stream(rendered))
             return 0
-        for path in render.write(manifests, Path(args.out)):
+        for path in render.write(rendered, Path(args.out)):
             print(path)
         return 0
     from cluster.kuberay.api import KubeRay, make_api
