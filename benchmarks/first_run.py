@@ -37,9 +37,19 @@ PASSWORD = "first-run-bench-pw"  # noqa: S105 - a throwaway suite's admin
 
 
 def png() -> bytes:
-    from tests.deployments.ocr_support import png_page
+    """A one-line page at 150 dpi (DejaVu Sans where installed)."""
+    import io
 
-    return png_page(["Invoice number 12345"])
+    from PIL import Image, ImageDraw, ImageFont
+
+    dejavu = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    font = (ImageFont.truetype(str(dejavu), 28) if dejavu.is_file()
+            else ImageFont.load_default(size=28))
+    img = Image.new("L", (900, 160), 255)
+    ImageDraw.Draw(img).text((40, 40), "Invoice number 12345", font=font, fill=0)
+    out = io.BytesIO()
+    img.save(out, "PNG", dpi=(150, 150))
+    return out.getvalue()
 
 
 def run_once(label: str, shared: Path, port: int, timeout_s: float) -> dict[str, Any]:
