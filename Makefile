@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the suite on embedded stores: Ray + Serve on http://127.0.0.1:8000 (Ctrl-C stops).
+## Installs only what running needs: Tesseract (apt, when missing), the virtualenv.
 run: $(STAMP) web
+	bash tests/setup/system-deps.sh --run
 	$(BIN)/armillary up
 
 ## The web interface (frontend/web/dist, served at /): built when missing; without npm the

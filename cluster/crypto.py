@@ -69,20 +69,37 @@ def plan(settings: Settings) -> Plan:
 
 
 async def _prepare_history(plan_: Plan) -> dict[str, Any]:
-    import pandas as pd
-
-    from actors.crypto.csv_import import import_ohlcv
     from actors.crypto.stores import CryptoStores
-    from actors.crypto.synthetic import SYNTHETIC, synthetic_candles, write_synthetic_csv
     from config.settings import load_settings
     from storage.stores import open_stores
 
     settings = load_settings()
     stores = open_stores(settings, via_ray=True)
-    data = CryptoStores(stores.timeseries, stores.warehouse, stores.eventbus)
+    return await store_history(plan_, CryptoStores(stores.timeseries, stores.warehouse,
+                                                   stores.eventbus))
+
+
+async def store_history(plan_: Plan, data: Any) -> dict[str, Any]:
+    """Store the plan's history (all but its newest ``TAIL`` candles) unless some is stored
+    already. Stored candles that were SYNTHETIC while the plan now has real ones (../shared
+    appeared after a first run) are deleted first and the real history imported in their
+    place (``replaced_synthetic``: how many went), so the feed replays the real tail and the
+    models are retrained on real data (:func:`_due_models`)."""
+    import pandas as pd
+
+    from actors.crypto.csv_import import import_ohlcv
+    from actors.crypto.synthetic import SYNTHETIC, synthetic_candles, write_synthetic_csv
+
+    replaced = 0
     stored = await data.candle_range(plan_.symbol, plan_.interval)
+    if stored is not None and not plan_.synthetic and \
+            SYNTHETIC in await data.candle_sources(plan_.symbol, plan_.interval):
+        replaced = stored["count"]
+        await data.delete_candles(plan_.symbol, plan_.interval)
+        stored = None
     if stored is not None:
-        return {"imported": 0, "history_end": stored["last"].isoformat(), "rows": stored["count"]}
+        return {"imported": 0, "history_end": stored["last"].isoformat(), "rows": stored["count"],
+                "replaced_synthetic": 0}
     path = Path(plan_.path)
 
     def read() -> pd.DataFrame:
@@ -97,7 +114,7 @@ async def _prepare_history(plan_: Plan) -> dict[str, Any]:
     source = SYNTHETIC if plan_.synthetic else f"shared:{path.name}"
     written = await data.write_candles(history, plan_.symbol, plan_.interval, source)
     return {"imported": written["warehouse"], "history_end": history.index[-1].isoformat(),
-            "rows": len(history)}
+            "rows": len(history), "replaced_synthetic": replaced}
 
 
 def prepare_history(plan_: Plan) -> dict[str, Any]:
@@ -105,8 +122,10 @@ def prepare_history(plan_: Plan) -> dict[str, Any]:
     return asyncio.run(_prepare_history(plan_))
 
 
-async def _due_models(settings: Settings, plan_: Plan) -> dict[int, str]:
-    """Horizon → name of the models to train (none current, or the current one is stale)."""
+async def _due_models(settings: Settings, plan_: Plan) -> dict[int, tuple[str, str]]:
+    """Horizon → name of the models to train: none current, the current one stale, or
+    trained on SYNTHETIC candles while real ones are there now. Horizon → (model name,
+    why: ``"none"``, ``"stale"`` or ``"synthetic"``)."""
     from actors.crypto.registry import model_name
     from storage.records.models import ModelRegistry
     from storage.registry import open_backend
@@ -118,15 +137,18 @@ async def _due_models(settings: Settings, plan_: Plan) -> dict[int, str]:
         for h in plan_.horizons:
             name = model_name(plan_.symbol, plan_.interval, h)
             current = await registry.current(name)
-            if current is None or time.time() - current.created_at > \
-                    settings.crypto_max_model_age_s:
-                due[h] = name
+            if current is None:
+                due[h] = (name, "none")
+            elif bool(current.data_range.get("synthetic")) and not plan_.synthetic:
+                due[h] = (name, "synthetic")
+            elif time.time() - current.created_at > settings.crypto_max_model_age_s:
+                due[h] = (name, "stale")
         return due
     finally:
         await db.close()
 
 
-def _submit_training(plan_: Plan, due: dict[int, str]) -> dict[int, str]:
+def _submit_training(plan_: Plan, due: dict[int, tuple[str, str]]) -> dict[int, str]:
     """Horizon → id of the training job the Crypto deployment queued for it (the suite's
     own work: outside the job limits)."""
     from ray import serve
@@ -175,8 +197,9 @@ class CryptoBootstrap:
 
         p, s = self.plan, self.settings
         what = (f"real Binance candles ({p.path})" if not p.synthetic else
-                f"SYNTHETIC candles (no {shared_file(s)}; see `armillary up` in the README "
-                "to use real data)")
+                f"SYNTHETIC candles: no {shared_file(s)} (put the shared data there or set "
+                "ARMILLARY_SHARED_DIR, then start again: real candles replace these and the "
+                "model is retrained)")
         cluster = ray.cluster_resources()  # background work takes the batch pool
         self._history = ray.remote(prepare_history).options(
             **batch_task_options(cluster)).remote(p)
@@ -184,10 +207,16 @@ class CryptoBootstrap:
         if due:
             jobs = _submit_training(p, due)
             self._training = list(jobs.values())
+            names = ", ".join(name for name, _ in due.values())
+            replacing = any(why == "synthetic" for _, why in due.values())
             self.notes.append(
-                f"crypto model {', '.join(due.values())} (a small LSTM) on {what}; job "
-                f"{', '.join(jobs.values())}. Predictions answer 503 until it is registered "
-                "(a minute or two)")
+                ("real data appeared since the last run: its candles replace the synthetic "
+                 "ones and " if replacing else "")
+                + f"crypto model {names} (a small LSTM) is trained on {what}; job "
+                f"{', '.join(jobs.values())}. "
+                + ("Until it is registered, predictions come from the synthetic model"
+                   if replacing else
+                   "Predictions answer 503 until it is registered (a minute or two)"))
         else:
             self.notes.append(f"nothing; serving the registered crypto model(s) of {what}")
         if s.crypto_feed == "off":
@@ -235,7 +264,8 @@ class CryptoBootstrap:
             except Exception as exc:
                 _say(f"{label} failed: {_first_line(exc)}")
                 continue
-            (_say if result.get("error") else _log)(_summary(label, result))
+            notable = result.get("error") or result.get("replaced_synthetic")
+            (_say if notable else _log)(_summary(label, result))
 
     def _poll_training(self) -> None:
         """Report the training jobs that ended (their rows, looked at every few seconds)."""
@@ -259,6 +289,10 @@ class CryptoBootstrap:
 
 def _summary(label: str, result: Any) -> str:
     if label == "history":
+        if result.get("replaced_synthetic"):
+            return (f"real history stored: {result['imported']} candles up to "
+                    f"{result['history_end']}, in place of {result['replaced_synthetic']} "
+                    "synthetic ones")
         if result["imported"]:
             return f"history stored: {result['imported']} candles up to {result['history_end']}"
         return f"history already stored ({result['rows']} candles up to {result['history_end']})"

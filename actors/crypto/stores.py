@@ -185,6 +185,27 @@ class CryptoStores:
             return None
         return {"first": _utc(first), "last": _utc(last), "count": int(count)}
 
+    async def candle_sources(self, symbol: str, interval: str) -> dict[str, int]:
+        """How many stored candles came from each ``source`` (e.g. ``{"synthetic": 3000}``)."""
+        await self.ensure_schema()
+        result = await self.warehouse.query(
+            f"SELECT source, count() FROM {self.table} FINAL"
+            " WHERE symbol = {s:String} AND interval = {i:String} GROUP BY source",
+            {"s": normalize_symbol(symbol, supported=None), "i": interval},
+        )
+        return {str(source): int(count) for source, count in result.rows}
+
+    async def delete_candles(self, symbol: str, interval: str) -> None:
+        """Remove every stored candle of ``symbol``/``interval`` from both stores (a history
+        replaced by another data source: synthetic candles once real ones appear)."""
+        await self.ensure_schema()
+        symbol = normalize_symbol(symbol, supported=None)
+        await self.warehouse.command(
+            f"ALTER TABLE {self.table} DELETE WHERE symbol = {{s:String}}"
+            " AND interval = {i:String} SETTINGS mutations_sync = 2",
+            {"s": symbol, "i": interval})
+        await self.timeseries.delete(CANDLES, {"symbol": symbol, "interval": interval})
+
     # ----------------------------------------------------------- sentiment
     async def write_sentiment(self, scored: Sequence[dict[str, Any]]) -> int:
         """Store scored items ``{"timestamp", "symbol", "text", "compound", "label"}``."""

@@ -12,14 +12,15 @@ import yaml
 
 from cluster.kuberay.schema import KINDS, ManifestError
 
-DEFAULT_OUT = Path("deploy/kuberay")
-
 
 def add_parser(sub: Any) -> None:
     kube = sub.add_parser("kube", help="KubeRay manifests and resources").add_subparsers(
         dest="action", required=True)
-    render = kube.add_parser("render", help="write the validated manifests as YAML")
-    render.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    render = kube.add_parser(
+        "render", help="print the validated manifests as YAML (kubectl apply -f -)")
+    render.add_argument("--out", default="-", metavar="DIR",
+                        help="write one file per manifest into DIR instead (default '-': "
+                             "stdout, documents separated by ---)")
 
     def api_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--host", default=None,
@@ -69,7 +70,11 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
     from cluster.kuberay import render
 
     if args.action == "render":
-        for path in render.write(render.render_all(settings), args.out):
+        rendered = render.render_all(settings)
+        if args.out == "-":
+            sys.stdout.write(render.as_stream(rendered))
+            return 0
+        for path in render.write(rendered, Path(args.out)):
             print(path)
         return 0
     from cluster.kuberay.api import KubeRay, make_api

@@ -231,5 +231,12 @@ def write(manifests: dict[str, dict[str, Any]], out: Path) -> list[Path]:
     return written
 
 
+def as_stream(manifests: dict[str, dict[str, Any]]) -> str:
+    """Every manifest as one YAML stream (``---`` between documents, each headed by the
+    file name `write` would give it), for ``kubectl apply -f -``."""
+    return "".join(f"---\n# {name}\n" + yaml.safe_dump(manifest, sort_keys=False)
+                   for name, manifest in manifests.items())
+
+
 def entrypoint_words(manifest: dict[str, Any]) -> list[str]:
     return shlex.split(manifest["spec"]["entrypoint"])

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -38,13 +40,51 @@ class ManifestError(ValueError):
     """A manifest violates its CRD or the Serve schema; the message lists every problem."""
 
 
+PACKED = Path(__file__).resolve().parent / "crds.json.gz"
+"""The ``v1`` ``openAPIV3Schema`` of each CRD, by kind, as gzipped JSON: shipped with the
+package so that rendering needs no ../shared. Made from the KubeRay CRD files (see
+../shared/kuberay/SOURCE.md) by ``python -m cluster.kuberay.schema --pack CRD_DIR``."""
+
+
 def crd_dir() -> Path:
+    """The KubeRay CRD files (``ray.io_<plural>.yaml``): ``ARMILLARY_KUBERAY_CRDS``, else
+    ``<shared>/kuberay/crds``. Only read when ``ARMILLARY_KUBERAY_CRDS`` is set (validation
+    against other CRDs) and to make :data:`PACKED`."""
     override = os.environ.get("ARMILLARY_KUBERAY_CRDS")
     if override:
         return Path(override)
     shared = os.environ.get("ARMILLARY_SHARED_DIR")
     root = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
     return root / "kuberay" / "crds"
+
+
+def read_crd_file(directory: Path, kind: str) -> dict[str, Any]:
+    """The v1 ``openAPIV3Schema`` of ``kind`` from its CRD YAML in ``directory``."""
+    path = directory / f"ray.io_{KINDS[kind]}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"KubeRay CRD not found: {path}")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    crd = yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - a safe loader
+    for version in crd["spec"]["versions"]:
+        if version["name"] == "v1":
+            schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+            return schema
+    raise ManifestError(f"{path} has no v1 version")
+
+
+@functools.cache
+def packed_schemas() -> dict[str, dict[str, Any]]:
+    with gzip.open(PACKED, "rt", encoding="utf-8") as handle:
+        schemas: dict[str, dict[str, Any]] = json.load(handle)
+    return schemas
+
+
+def pack(directory: Path, out: Path = PACKED) -> Path:
+    """Write :data:`PACKED` from the CRD files in ``directory`` (deterministic bytes)."""
+    schemas = {kind: read_crd_file(directory, kind) for kind in sorted(KINDS)}
+    text = json.dumps(schemas, separators=(",", ":"), sort_keys=True)
+    out.write_bytes(gzip.compress(text.encode(), compresslevel=9, mtime=0))
+    return out
 
 
 def to_json_schema(node: Any) -> Any:
@@ -69,19 +109,13 @@ def to_json_schema(node: Any) -> Any:
 
 @functools.cache
 def crd_openapi(kind: str) -> dict[str, Any]:
-    """The CRD's v1 ``openAPIV3Schema`` as written (with its ``x-kubernetes-*`` keys)."""
+    """The CRD's v1 ``openAPIV3Schema`` as written (with its ``x-kubernetes-*`` keys): from
+    the CRD files in ``ARMILLARY_KUBERAY_CRDS`` when set, else the packed copy."""
     if kind not in KINDS:
         raise ManifestError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    path = crd_dir() / f"ray.io_{KINDS[kind]}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"KubeRay CRD not found: {path}")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    crd = yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - a safe loader
-    for version in crd["spec"]["versions"]:
-        if version["name"] == "v1":
-            schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
-            return schema
-    raise ManifestError(f"{path} has no v1 version")
+    if os.environ.get("ARMILLARY_KUBERAY_CRDS"):
+        return read_crd_file(crd_dir(), kind)
+    return packed_schemas()[kind]
 
 
 @functools.cache
@@ -263,3 +297,12 @@ def validate_update(manifest: dict[str, Any], old: dict[str, Any]) -> None:
     found = cel_problems(manifest, old)
     if found:
         raise ManifestError("\n".join(found))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="pack the KubeRay CRD schemas")
+    parser.add_argument("--pack", type=Path, default=None, metavar="CRD_DIR",
+                        help="directory of ray.io_*.yaml (default: <shared>/kuberay/crds)")
+    print(pack(parser.parse_args().pack or crd_dir()))

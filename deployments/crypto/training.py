@@ -25,6 +25,7 @@ from actors.crypto.errors import CryptoError
 from actors.crypto.features import FeatureConfig
 from actors.crypto.registry import TRAIN_JOB, model_name, new_artifact_dir, register_artifact
 from actors.crypto.stores import CryptoStores
+from actors.crypto.synthetic import SYNTHETIC
 from actors.crypto.training import QuickTrainConfig, train_saved
 from config.settings import Settings
 from storage.jobs import JobFailed, JobKind, JobRun, KindPolicy
@@ -75,7 +76,8 @@ class CryptoTraining:
         config = dict(p["config"])
         name = model_name(symbol, interval, int(config["horizon"]))
         candles = await self._candles(run, symbol, interval, int(p["rows"]),
-                                      bool(p.get("wait_for_history")))
+                                      bool(p.get("wait_for_history")),
+                                      real=p["source"].get("kind") == "shared")
         sentiment = await self._sentiment(symbol, candles) if config.get("sentiment") else None
         await run.step("training", 0, 1)
         source = {**p["source"], "rows": len(candles)}
@@ -109,14 +111,19 @@ class CryptoTraining:
         return series
 
     async def _candles(self, run: JobRun, symbol: str, interval: str, rows: int,
-                       wait: bool) -> pd.DataFrame:
+                       wait: bool, *, real: bool = False) -> pd.DataFrame:
         """The newest ``rows`` stored candles; with ``wait``, once a history import has
-        finished (a count that stopped growing), at most `HISTORY_WAIT_S`."""
+        finished (a count that stopped growing), at most `HISTORY_WAIT_S`. With ``real``
+        (the job is for the shared, real data) a history still holding SYNTHETIC candles is
+        one whose replacement has not happened yet (`cluster.crypto.store_history`)."""
         deadline = time.monotonic() + (HISTORY_WAIT_S if wait else 0.0)
         seen = -1
         while True:
             stored = await self.data.candle_range(symbol, interval)
             count = stored["count"] if stored else 0
+            if real and wait and count and \
+                    SYNTHETIC in await self.data.candle_sources(symbol, interval):
+                count = 0
             if count and (not wait or count == seen):
                 return await self.data.read_candles(symbol, interval, last=rows)
             if time.monotonic() >= deadline:

@@ -60,3 +60,8 @@ class TimeSeries(Store):
     @abstractmethod
     async def last(self, measurement: str, tags: Mapping[str, str] | None = None) -> Point | None:
         """The newest point matching `tags`."""
+
+    @abstractmethod
+    async def delete(self, measurement: str, tags: Mapping[str, str]) -> None:
+        """Remove every point of ``measurement`` whose tags include ``tags`` (e.g. candles
+        of a data source that was replaced)."""

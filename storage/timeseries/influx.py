@@ -117,6 +117,13 @@ class InfluxTimeSeries(TimeSeries):
         points = await self._select(measurement, [], tags, "DESC", 1)
         return points[0] if points else None
 
+    async def delete(self, measurement: str, tags: Mapping[str, str]) -> None:
+        query = f"DELETE FROM {_ident(measurement)}"
+        if tags:
+            query += " WHERE " + " AND ".join(f"{_ident(k)} = {_literal(v)}"
+                                              for k, v in tags.items())
+        await self._influxql(query, write=True)
+
     async def _select(
         self, measurement: str, where: list[str], tags: Mapping[str, str] | None,
         order: str, limit: int | None,

@@ -100,6 +100,18 @@ class WarehouseTimeSeries(TimeSeries):
         points = await self._select(measurement, "", {}, tags, "DESC", 1)
         return points[0] if points else None
 
+    async def delete(self, measurement: str, tags: Mapping[str, str]) -> None:
+        await self.connect()
+        conditions = ["measurement = {m:String}"]
+        params: dict[str, Any] = {"m": measurement}
+        for i, (key, value) in enumerate(tags.items()):
+            conditions.append(f"tags[{{tk{i}:String}}] = {{tv{i}:String}}")
+            params[f"tk{i}"], params[f"tv{i}"] = key, value
+        # a synchronous mutation: the points are gone when this returns
+        await self._warehouse.command(
+            f"ALTER TABLE {self._table} DELETE WHERE {' AND '.join(conditions)}"
+            " SETTINGS mutations_sync = 2", params)
+
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -6,15 +6,21 @@ from functools import cache
 from typing import Any
 
 from cluster.kuberay import render
-from cluster.kuberay.schema import crd_dir
+from cluster.kuberay.schema import PACKED, crd_dir
 from config.settings import load_settings
 from tests.support import missing
 
 
 def require_crds() -> None:
-    """Fail (CI) or skip when ../shared/kuberay/crds is not there."""
+    """The packed CRD schemas ship with the package (cluster/kuberay/crds.json.gz); only an
+    ``ARMILLARY_KUBERAY_CRDS`` override may point at a missing directory."""
+    assert PACKED.is_file(), f"{PACKED} is missing from the package"
+
+
+def require_crd_files() -> None:
+    """Fail (CI) or skip when the CRD files (../shared/kuberay/crds) are not there."""
     if not crd_dir().is_dir():
-        missing(f"KubeRay CRDs not found: {crd_dir()}")
+        missing(f"KubeRay CRD files not found: {crd_dir()}")
 
 
 @cache

@@ -116,6 +116,35 @@ def test_broken_serve_config_is_rejected(manifests: dict[str, dict[str, Any]]) -
         validate(broken)
 
 
+def test_cli_render_prints_yaml_by_default_and_with_out_dash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """stdout, as kubectl users expect; no ../shared needed (the CRD schemas are packed); no
+    directory made, not even one named '-'."""
+    monkeypatch.setenv("ARMILLARY_SHARED_DIR", str(tmp_path / "no-shared"))
+    monkeypatch.delenv("ARMILLARY_KUBERAY_CRDS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for argv in (["kube", "render"], ["kube", "render", "--out", "-"]):
+        assert main(argv) == 0
+        docs = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d is not None]
+        assert sorted(d["kind"] for d in docs) == ["RayCluster", "RayJob", "RayJob", "RayJob",
+                                                   "RayService"]
+        for doc in docs:
+            validate(doc)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_packed_crd_schemas_are_the_crd_files() -> None:
+    """cluster/kuberay/crds.json.gz is what `python -m cluster.kuberay.schema --pack` makes
+    of ../shared/kuberay/crds (regenerate it when the CRDs change)."""
+    from cluster.kuberay.schema import KINDS, crd_dir, packed_schemas, read_crd_file
+    from tests.cluster.kuberay_support import require_crd_files
+
+    require_crd_files()
+    for kind in KINDS:
+        assert packed_schemas()[kind] == read_crd_file(crd_dir(), kind), kind
+
+
 def test_cli_render_writes_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     require_crds()
     assert main(["kube", "render", "--out", str(tmp_path)]) == 0

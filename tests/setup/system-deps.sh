@@ -3,7 +3,11 @@
 # PostgreSQL with a `test` database reachable as postgres@127.0.0.1:5432 without a
 # password, Redis on 127.0.0.1:6379, and the binaries the tests start themselves
 # (influxd, tesseract, nginx, ocrmypdf). Safe to run again: it only does what is missing.
+# With --run (what `make run` calls): only what running the suite needs - Tesseract with its
+# English and OSD data - and no server is started.
 set -euo pipefail
+RUN_ONLY=""
+if [ "${1:-}" = "--run" ]; then RUN_ONLY=1; fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -14,19 +18,21 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 packages=()
 command -v tesseract >/dev/null || packages+=(tesseract-ocr tesseract-ocr-eng)
 ls /usr/share/tesseract-ocr/*/tessdata/osd.traineddata >/dev/null 2>&1 || packages+=(tesseract-ocr-osd)
+if [ -z "$RUN_ONLY" ]; then
+command -v pdftoppm >/dev/null || packages+=(poppler-utils)
 command -v influxd >/dev/null || packages+=(influxdb)
 command -v nginx >/dev/null || packages+=(nginx-light)
 command -v promtool >/dev/null || packages+=(prometheus)  # promtool: tests/cluster alert rules
 [ -x /usr/bin/chromium ] || packages+=(chromium)  # web e2e (frontend/web/e2e, playwright-core)
 command -v npm >/dev/null || packages+=(nodejs npm)  # web build, Vitest, e2e driver
 command -v ocrmypdf >/dev/null || packages+=(ocrmypdf)
-command -v pdftoppm >/dev/null || packages+=(poppler-utils)
 command -v openssl >/dev/null || packages+=(openssl)
 command -v psql >/dev/null || packages+=(postgresql-client)
 # The servers' own binaries even where a server is already listening: the fault tests
 # (tests/deployments/test_faults.py, test_store_failures.py) start private ones.
 [ -n "$(pg_bin)" ] || packages+=(postgresql)
 command -v redis-server >/dev/null || packages+=(redis-server)
+fi
 
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${packages[*]}"
@@ -43,6 +49,7 @@ if [ ${#packages[@]} -gt 0 ]; then
     "${packages[@]}" >/dev/null
   if [ -n "$policy" ]; then $SUDO rm -f "$policy"; fi
 fi
+if [ -n "$RUN_ONLY" ]; then exit 0; fi
 # Debian enables and starts nginx on install; the tests run their own instances.
 if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
   $SUDO systemctl stop nginx || true

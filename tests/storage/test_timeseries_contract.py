@@ -59,6 +59,22 @@ async def test_tag_values_are_not_injection(timeseries: Any) -> None:
     assert await timeseries.query("candles", T0, T0 + timedelta(days=1), tags=sneaky) == []
 
 
+async def test_delete_removes_only_the_matching_series(timeseries: Any) -> None:
+    await timeseries.write([candle("BTC", h, float(h)) for h in range(3)]
+                           + [candle("ETH", h, float(h)) for h in range(2)]
+                           + [Point("other", T0, {"close": 1.0}, {"symbol": "BTC"})])
+    await timeseries.delete("candles", {"symbol": "BTC", "interval": "1h"})
+    left = await timeseries.query("candles", T0, T0 + timedelta(days=1))
+    assert sorted((p.tags["symbol"], p.fields["close"]) for p in left) == [("ETH", 0.0),
+                                                                           ("ETH", 1.0)]
+    assert await timeseries.last("other", {"symbol": "BTC"}) is not None
+    await timeseries.delete("candles", {"symbol": "BTC' OR '1'='1"})  # not an injection
+    assert len(await timeseries.query("candles", T0, T0 + timedelta(days=1))) == 2
+    await timeseries.write([candle("BTC", 0, 5.0)])  # the series can be written again
+    again = await timeseries.last("candles", {"symbol": "BTC"})
+    assert again is not None and again.fields["close"] == 5.0
+
+
 def test_bad_points_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
         Point("m", datetime(2024, 1, 1), {"x": 1.0})
