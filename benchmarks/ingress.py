@@ -3,15 +3,19 @@ revocation lookup, per-user rate limit, one call to the Echo deployment) through
 Serve ingress, against the same app under bare uvicorn (1 worker, uvloop) — same
 machine, same run, same stores (SQLite + Redis cache) — and reports the ratios.
 
-    .venv/bin/python benchmarks/ingress.py [--seconds 8]
+    .venv/bin/python benchmarks/ingress.py [--seconds 8] [--no-redis] [--floor] [--in-replica]
 
-Needs `wrk` (Debian package) and Redis on 127.0.0.1:6379. The load generator shares
-the machine's cores with the servers, as the anchors in DESIGN.md did.
+Needs `wrk` (Debian package; installed with apt-get when missing and run as root) and,
+unless --no-redis, Redis on 127.0.0.1:6379. The load generator shares the machine's cores
+with the servers, as the anchors in DESIGN.md did. ``--floor`` adds Serve's floor (an
+empty FastAPI ingress deployment, with and without one handle hop: benchmarks/
+serve_floor.py); ``--in-replica`` adds the app with echo answered in the ingress replica.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +48,9 @@ class Run:
     p99_ms: float
     rps: float
     errors: int
+    cpu_ms_per_request: float = 0.0
+    """CPU time of the serving processes per request (robust to a loaded machine, where
+    waiting for a core inflates latency)."""
 
 
 def _ms(value: str) -> float:
@@ -109,6 +117,62 @@ def bootstrap(env: dict[str, str]) -> None:
                    cwd=ROOT)
 
 
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+SERVING = re.compile(r"ServeReplica:\w+:(Ingress|Echo)|StoreOwner|haproxy|ProxyActor|uvicorn")
+"""The processes a request passes through (not the Serve controller, the GCS, idle
+replicas of other deployments)."""
+
+
+def serving_pids(root: int) -> list[int]:
+    pids = []
+    for pid in _descendants(root):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if SERVING.search(cmdline):
+            pids.append(pid)
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: str, token: str, pids: list[int], seconds: int, label: str) -> list[Run]:
+    wrk(url, token, 4, 3, "warm-up")
+    runs = []
+    for clients in (1, 16):
+        before = cpu_seconds(pids)
+        run = wrk(url, token, clients, seconds, label)
+        run.cpu_ms_per_request = (cpu_seconds(pids) - before) * 1000 / max(1.0, run.rps * seconds)
+        runs.append(run)
+    return runs
+
+
 def bench_bare(env: dict[str, str], seconds: int) -> list[Run]:
     port = free_port()
     proc = subprocess.Popen(
@@ -121,31 +185,42 @@ def bench_bare(env: dict[str, str], seconds: int) -> list[Run]:
     try:
         url = f"http://127.0.0.1:{port}"
         token = login(url)
-        wrk(url, token, 4, 2, "warm-up")
-        return [wrk(url, token, c, seconds, "bare uvicorn") for c in (1, 16)]
+        return measure(url, token, [proc.pid], seconds, "bare uvicorn")
     finally:
         proc.terminate()
         proc.wait(30)
 
 
-def bench_serve(env: dict[str, str], seconds: int, label: str) -> list[Run]:
-    code = """
+SERVE = """
 import os, sys
 from cluster.local import fast_proxy_environment
 os.environ.update({**fast_proxy_environment(), "RAY_USAGE_STATS_ENABLED": "0"})
 import ray
 from ray import serve
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-from deployments.app import AppArgs, build_app
 serve.start(http_options={"host": "127.0.0.1", "port": int(sys.argv[1])})
-serve.run(build_app(AppArgs(ingress_max_replicas=1)), name="bench", route_prefix="/")
+if sys.argv[2] == "app":
+    from deployments.app import AppArgs, build_app
+    app = build_app(AppArgs(ingress_max_replicas=1))
+else:
+    from benchmarks import serve_floor  # by its package path: replicas import it so
+    app = getattr(serve_floor, sys.argv[2])()
+serve.run(app, name="bench", route_prefix="/")
 print("READY", flush=True)
 sys.stdin.read()
 serve.shutdown(); ray.shutdown()
 """
+
+
+@contextlib.contextmanager
+def serve_app(env: dict[str, str], app: str = "app") -> Iterator[tuple[str, int]]:
+    """The Serve app (``app``: the real one; ``build_floor``/``build_floor_no_hop`` of
+    benchmarks/serve_floor.py) on a fresh local Ray; yields its URL and the pid of the
+    driver (every Ray process is under it)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(port)], env={**os.environ, **env}, cwd=ROOT,
+        [sys.executable, "-c", SERVE, str(port), app],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env}, cwd=ROOT,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -153,10 +228,9 @@ serve.shutdown(); ray.shutdown()
         for line in proc.stdout:
             if line.startswith("READY"):
                 break
-        url = f"http://127.0.0.1:{port}"
-        token = login(url)
-        wrk(url, token, 4, 3, "warm-up")
-        return [wrk(url, token, c, seconds, label) for c in (1, 16)]
+        else:
+            raise RuntimeError(f"the Serve app {app} did not start")
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         assert proc.stdin is not None
         proc.stdin.close()
@@ -166,45 +240,92 @@ serve.shutdown(); ray.shutdown()
             proc.kill()
 
 
+def bench_serve(env: dict[str, str], seconds: int, label: str, app: str = "app") -> list[Run]:
+    with serve_app(env, app) as (url, root):
+        token = login(url) if app == "app" else "none"
+        return measure(url, token, serving_pids(root), seconds, label)
+
+
 def table(runs: list[Run]) -> str:
     base = {r.clients: r for r in runs if r.setup == "bare uvicorn"}
     lines = [
-        "| setup | clients | p50 ms | p99 ms | req/s | non-2xx | p50 vs bare | req/s vs bare |",
-        "|---|---|---|---|---|---|---|---|",
+        "| setup | clients | p50 ms | p99 ms | req/s | non-2xx | p50 vs bare | req/s vs bare "
+        "| CPU ms/req | CPU vs bare |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         b = base[r.clients]
         lines.append(
             f"| {r.setup} | {r.clients} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.rps:.0f} | "
-            f"{r.errors} | {r.p50_ms / b.p50_ms:.2f}x | {r.rps / b.rps:.2f} |"
+            f"{r.errors} | {r.p50_ms / b.p50_ms:.2f}x | {r.rps / b.rps:.2f} | "
+            f"{r.cpu_ms_per_request:.2f} | {r.cpu_ms_per_request / b.cpu_ms_per_request:.2f}x |"
         )
     return "\n".join(lines)
+
+
+def ensure_wrk() -> bool:
+    """wrk on the PATH, installed with apt-get when missing and this is root on Debian."""
+    if shutil.which("wrk") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing wrk (apt-get install wrk) ...", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False,
+                       stdout=subprocess.DEVNULL, env={**os.environ,
+                                                       "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which("wrk") is not None
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--no-redis", action="store_true", help="skip the Redis cache setup")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure Serve's floor (benchmarks/serve_floor.py)")
+    parser.add_argument("--in-replica", action="store_true",
+                        help="also measure the app with echo answered in the ingress replica "
+                             "(ARMILLARY_INGRESS_IN_REPLICA_SERVICES=echo)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
+    if not ensure_wrk():
         print("wrk is required: apt-get install wrk", file=sys.stderr)
         return 2
+    load_start = os.getloadavg()
     runs: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp:
         prefix = f"{args.redis}?prefix=bench{os.getpid()}:"
-        setups = [
-            ("bare uvicorn", Path(tmp, "bare"), prefix),
-            ("Serve (HAProxy), Redis cache", Path(tmp, "serve"), prefix),
-            ("Serve (HAProxy), embedded cache actor", Path(tmp, "serve-embedded"), "memory://cache"),
-        ]
-        for label, data_dir, cache in setups:
-            env = environment(data_dir, cache)
-            bootstrap(env)
-            if label == "bare uvicorn":
-                runs += bench_bare(env, args.seconds)
-            else:
-                runs += bench_serve(env, args.seconds, label)
+        setups: list[tuple[str, str, str, dict[str, str]]] = [("bare uvicorn", "bare", prefix, {})]
+        if not args.no_redis:
+            setups.append(("Serve (HAProxy), Redis cache", "app", prefix, {}))
+        setups.append(("Serve (HAProxy), embedded cache actor", "app", "memory://cache", {}))
+        if args.in_replica:
+            setups.append(("Serve, embedded, echo in the ingress replica", "app",
+                           "memory://cache", {"ARMILLARY_INGRESS_IN_REPLICA_SERVICES": "echo"}))
+        if args.floor:
+            setups += [
+                ("floor: empty Serve ingress + 1 handle hop", "build_floor", "memory://cache",
+                 {}),
+                ("floor: empty Serve ingress, no hop", "build_floor_no_hop", "memory://cache",
+                 {}),
+            ]
+        for i, (label, app, cache, extra) in enumerate(setups):
+            env = {**environment(Path(tmp, str(i)), cache), **extra}
+            try:
+                if app == "bare":
+                    bootstrap(env)
+                    runs += bench_bare(env, args.seconds)
+                elif app == "app":
+                    bootstrap(env)
+                    runs += bench_serve(env, args.seconds, label)
+                else:
+                    runs += bench_serve(env, args.seconds, label, app)
+            except Exception as exc:  # reported; the other setups still count
+                if app == "bare":
+                    raise
+                print(f"{label}: failed: {exc}", file=sys.stderr)
     print(table(runs))
+    load_end = os.getloadavg()
+    print(f"load average 1/5/15 min at start {'/'.join(f'{x:.2f}' for x in load_start)}, "
+          f"at end {'/'.join(f'{x:.2f}' for x in load_end)} on {os.cpu_count()} cores; wrk "
+          "shares the cores with the servers. On a shared machine latency moves with the "
+          "load; CPU ms/req (CPU time of the serving processes per request) moves less.")
     return 0
 
 

@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
+import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from config.settings import Settings, load_settings
 from storage.records.accounts import Role
@@ -16,7 +19,10 @@ from storage.records.accounts import Role
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="armillary", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start Ray, the stores and the Serve app; Ctrl-C stops")
+    up = sub.add_parser("up", help="start Ray, the stores and the Serve app; Ctrl-C stops")
+    up.add_argument("--verbose", "-v", action="store_true",
+                    help="show Ray's and Serve's output here (default: the log file under "
+                         "the data dir, var/logs/armillary-up.log)")
     sub.add_parser("down", help="stop a running `armillary up`")
     sub.add_parser("status", help="is it up, and are the stores healthy")
     sub.add_parser("migrate", help="apply database migrations")
@@ -60,20 +66,27 @@ async def _with_auth(settings: Settings, action: str, args: argparse.Namespace) 
         accounts = Accounts(db)
         if action == "user":
             password = args.password or _read_password()
+            wanted = {"username": args.username, "role": args.role}
             try:
                 user = await accounts.create(args.username, password, Role(args.role))
             except AccountError as exc:
+                await _audit(db, "armillary user create", 409, {**wanted, "error": str(exc)})
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
+            await _audit(db, "armillary user create", 201, {**wanted, "user_id": user.id})
             print(json.dumps(user.public()))
         else:
             owner_name = args.owner or settings.admin_username
+            wanted = {"name": args.name, "role": args.role, "owner": owner_name}
             owner = await accounts.users.by_name(owner_name)
             if owner is None or owner.role != Role.ADMIN.value:
+                await _audit(db, "armillary apikey create", 403,
+                             {**wanted, "error": "owner is not an admin user"})
                 print(f"error: {owner_name!r} is not an admin user", file=sys.stderr)
                 return 1
             record, key = await ApiKeys(db, settings_sealer(settings)).create(
                 args.name, args.role, owner.id)
+            await _audit(db, "armillary apikey create", 201, {**wanted, "key_id": record.id})
             print(json.dumps({**record.public(), "key": key}))
             print("store this key now; it is not shown again", file=sys.stderr)
         return 0
@@ -101,6 +114,24 @@ async def _keys(settings: Settings, action: str) -> int:
         await db.close()
     print(json.dumps({"rotated": {"api_keys": count}}))
     return 0
+
+
+def cli_actor() -> str:
+    """Who ran a command, for the audit log: ``cli:<OS user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid-{os.getuid()}"
+
+
+async def _audit(db: Any, command: str, status: int, detail: dict[str, Any]) -> None:
+    """One audit row for a command run straight on the Database (method ``CLI``, the
+    command as the path), written before its result is printed: the API's own user and
+    key changes are audited the same way (deployments/ingress/middleware.py)."""
+    from storage.records.audit import AuditEntry, AuditLog
+
+    await AuditLog(db).record(AuditEntry(cli_actor(), "CLI", command, status,
+                                         uuid.uuid4().hex, detail))
 
 
 def _read_password() -> str:
@@ -136,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ops:
         return ops[args.command].run(args, settings)
     if args.command == "up":
-        return local.up(settings)
+        return local.up(settings, verbose=args.verbose)
     if args.command == "down":
         return local.down(settings)
     if args.command == "status":

@@ -60,8 +60,7 @@ class Plan:
 
 
 def plan(settings: Settings) -> Plan:
-    shared = settings.shared_dir or REPO_ROOT.parent / "shared"
-    real = shared.joinpath(*SHARED_FILE)
+    real = shared_file(settings)
     if settings.crypto_interval == "1h" and real.is_file():
         return Plan(SYMBOL, "1h", str(real), False, tuple(settings.crypto_horizons))
     name = f"synthetic_{SYMBOL.replace('/', '_')}_{settings.crypto_interval}.csv"
@@ -165,6 +164,8 @@ class CryptoBootstrap:
         self._next_check = 0.0
         self._feed_run: Any = None
         self.feed: Any = None
+        self.notes: list[str] = []
+        """What the bootstrap started, in words (`armillary up` shows it under "training")."""
 
     def start(self) -> None:
         import ray
@@ -173,8 +174,9 @@ class CryptoBootstrap:
         from cluster.crypto_feed import feed_actor
 
         p, s = self.plan, self.settings
-        what = f"{p.path} (real Binance candles)" if not p.synthetic else \
-            f"SYNTHETIC candles ({p.path}): ../shared/data/crypto was not found"
+        what = (f"real Binance candles ({p.path})" if not p.synthetic else
+                f"SYNTHETIC candles (no {shared_file(s)}; see `armillary up` in the README "
+                "to use real data)")
         cluster = ray.cluster_resources()  # background work takes the batch pool
         self._history = ray.remote(prepare_history).options(
             **batch_task_options(cluster)).remote(p)
@@ -182,11 +184,12 @@ class CryptoBootstrap:
         if due:
             jobs = _submit_training(p, due)
             self._training = list(jobs.values())
-            _say(f"no current model for {', '.join(due.values())}: training a small LSTM on "
-                 f"{what} in the background (job {', '.join(jobs.values())}); the prediction "
-                 "route answers 503 until it is registered (about a minute or two)")
+            self.notes.append(
+                f"crypto model {', '.join(due.values())} (a small LSTM) on {what}; job "
+                f"{', '.join(jobs.values())}. Predictions answer 503 until it is registered "
+                "(a minute or two)")
         else:
-            _say(f"serving the registered model(s); history: {what}")
+            self.notes.append(f"nothing; serving the registered crypto model(s) of {what}")
         if s.crypto_feed == "off":
             return
         if s.crypto_feed == "live":
@@ -197,10 +200,22 @@ class CryptoBootstrap:
                                 speed=s.crypto_replay_speed)
         self.feed = feed_actor(config, name=f"crypto-feed-{p.symbol.replace('/', '-')}")
         self._feed_run = self.feed.run.remote(self._history)
-        _say(f"market feed: {config.mode} of {p.symbol} {p.interval}"
+        _log(f"market feed: {config.mode} of {p.symbol} {p.interval}"
              + (f" at {s.crypto_replay_speed:g}x real time, continuing after the stored history"
                 if config.mode == "replay" else f" from {config.exchange}")
              + "; real-time predictions on ws://.../api/v1/ws/crypto?symbol=BTC-USDT&token=...")
+
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """Stop the market feed (at most ``timeout_s``): no candle is being written when the
+        stores close."""
+        import ray
+
+        if self.feed is None:
+            return
+        try:
+            ray.wait([self.feed.stop.remote()], timeout=timeout_s)
+        except Exception as exc:  # going down anyway
+            _log(f"market feed stop: {_first_line(exc)}")
 
     def poll(self) -> None:
         """Report finished steps (called every half second; never blocks)."""
@@ -220,7 +235,7 @@ class CryptoBootstrap:
             except Exception as exc:
                 _say(f"{label} failed: {_first_line(exc)}")
                 continue
-            _say(_summary(label, result))
+            (_say if result.get("error") else _log)(_summary(label, result))
 
     def _poll_training(self) -> None:
         """Report the training jobs that ended (their rows, looked at every few seconds)."""
@@ -257,7 +272,20 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _say(message: str) -> None:
+    """A line for the terminal (and the log)."""
+    from cluster.console import console
+
+    console.say(f"crypto: {message}")
+
+
+def _log(message: str) -> None:
+    """A line for the log only (the terminal with `armillary up --verbose`)."""
     print(f"crypto: {message}", flush=True)
+
+
+def shared_file(settings: Settings) -> Path:
+    """Where the real candles are looked for."""
+    return (settings.shared_dir or REPO_ROOT.parent / "shared").joinpath(*SHARED_FILE)
 
 
 def start(settings: Settings) -> CryptoBootstrap | None:
@@ -268,6 +296,7 @@ def start(settings: Settings) -> CryptoBootstrap | None:
     try:
         bootstrap.start()
     except Exception as exc:  # the rest of the suite keeps running
-        _say(f"bootstrap failed: {type(exc).__name__}: {exc}")
+        bootstrap.notes.append(f"nothing: the crypto bootstrap failed: {type(exc).__name__}: "
+                               f"{exc}")
     return bootstrap
 

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from actors.ocr.errors import OcrError
     from actors.ocr.options import OcrOptions, PreprocessOptions, Strategy, TextLayerMode
     from cluster.ocr_batch import BatchRequest, batch_command
-    from training.batch_ocr import BatchLockedError, BatchSourceError
+    from training.batch_ocr import BatchLockedError
+    from training.batch_sources import BatchSourceError
 
     try:
         options = OcrOptions(

@@ -109,6 +109,8 @@ def start_cluster(settings: Settings, env: dict[str, str] | None = None) -> Loca
     return head
 
 
-def stop_cluster(settings: Settings, head: LocalHead) -> None:
+def stop_cluster(settings: Settings, head: LocalHead, grace_s: float = 4) -> None:
+    """Forget the cluster record and end the cluster's processes by pid (SIGTERM, SIGKILL
+    after ``grace_s``)."""
     remove_record(settings.data_dir)
-    head.stop()
+    head.stop(grace_s=grace_s)

@@ -111,27 +111,34 @@ class Replicas:
         return self.autoscaling.min_replicas if scale == "min" else self.autoscaling.max_replicas
 
 
+IDLE_CHECK_S = 0.5
+"""How often a stopping replica checks whether its requests are done (Serve's default 2 s
+made an idle suite take seconds per deployment to stop)."""
+
 INGRESS = Replicas(
     "Ingress", num_cpus=0.25, max_ongoing_requests=64,
     autoscaling=Autoscaling(1, 2, target_ongoing_requests=32),
     # In HAProxy mode idle keep-alive connections hold a stopping replica for the whole
     # graceful period; requests here are short, so 5 s is plenty.
-    graceful_shutdown_timeout_s=5, graceful_shutdown_wait_loop_s=1,
+    graceful_shutdown_timeout_s=5, graceful_shutdown_wait_loop_s=IDLE_CHECK_S,
 )
 ECHO = Replicas("Echo", num_cpus=0.1, max_ongoing_requests=256,
-                autoscaling=Autoscaling(1, 2, target_ongoing_requests=32))
+                autoscaling=Autoscaling(1, 2, target_ongoing_requests=32),
+                graceful_shutdown_wait_loop_s=IDLE_CHECK_S)
 ANALYTICS = Replicas("Analytics", num_cpus=0.2, max_ongoing_requests=32,
                      autoscaling=Autoscaling(1, 2, target_ongoing_requests=8),
-                     health_check_period_s=10)
+                     graceful_shutdown_wait_loop_s=IDLE_CHECK_S, health_check_period_s=10)
 OCR = Replicas(
     "Ocr", num_cpus=0.25, max_ongoing_requests=8,
     autoscaling=Autoscaling(1, 2, target_ongoing_requests=2,
                             policy="deployments.ocr.scaling.ocr_autoscaling_policy"),
-    graceful_shutdown_timeout_s=30, health_check_period_s=10,
+    graceful_shutdown_timeout_s=30, graceful_shutdown_wait_loop_s=IDLE_CHECK_S,
+    health_check_period_s=10,
     note="Ocr: scales on requests plus queued and running jobs (deployments/ocr/scaling.py).",
 )
 CRYPTO = Replicas(
     "Crypto", num_cpus=0.25, max_ongoing_requests=128, num_replicas=1,
+    graceful_shutdown_wait_loop_s=IDLE_CHECK_S,
     user_config={"pins": {}},
     note="Crypto: one replica (TensorFlow); @serve.batch needs room for concurrent callers.\n"
          "Its user_config (deployments.crypto.config.ServingConfig; unset keys come from the\n"

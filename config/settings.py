@@ -38,6 +38,10 @@ def _settings_file() -> str | None:
     return path if Path(path).is_file() else None
 
 
+IN_REPLICA_SERVICES = frozenset({"echo"})
+"""Services cheap enough to answer in the ingress process (``ingress_in_replica_services``)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ARMILLARY_", extra="forbid", frozen=True, validate_default=True
@@ -77,6 +81,16 @@ class Settings(BaseSettings):
     # limits
     rate_limit_per_minute: int = Field(600, gt=0)
     login_rate_limit_per_minute: int = Field(20, gt=0)
+    rate_limit_block: int = Field(10, ge=1, le=1000)
+    """Requests an ingress replica reserves from the caller's shared window at once
+    (deployments/ingress/ratelimit.py): at most ``min(this, limit // 50)``, at least 1.
+    Never more than the limit is admitted across replicas; a caller may be refused while
+    up to ``block - 1`` reserved units sit unused in each other replica."""
+    revocation_max_age_s: float = Field(1.0, ge=0, le=60)
+    """Longest an ingress replica answers from its copy of the token revocation entries
+    (deployments/ingress/revocation.py): a revoked token is refused by every replica
+    within this bound even when the revocation's EventBus message is lost (usually at
+    once). 0: the store is read on every request."""
     max_body_bytes: int = Field(25 * 1024 * 1024, gt=0)
 
     # Ray / Serve
@@ -118,6 +132,10 @@ class Settings(BaseSettings):
     (None: Serve's default, 30 s)."""
     ingress_downscale_delay_s: float | None = Field(None, ge=0, le=86_400)
     """How long it must stay below target before Serve removes one (None: Serve's, 600 s)."""
+    ingress_in_replica_services: str = ""
+    """Comma-separated services the ingress answers in its own process instead of through a
+    handle to their deployment (only ``echo``, whose call costs less than the hop; see
+    the ingress benchmark's ``--in-replica``). Empty: every call goes to its deployment."""
     fast_proxy: bool = True
     """Use Serve's HAProxy ingress mode (RAY_SERVE_ENABLE_HA_PROXY); set before Ray starts."""
     haproxy_maxconn: int = Field(4096, ge=64, le=1_000_000)
@@ -127,6 +145,14 @@ class Settings(BaseSettings):
     3600 s, which let idle connections pile up)."""
     haproxy_timeout_http_request_s: int = Field(5, ge=1, le=300)
     """Time to send a whole request head (slowloris); Serve sets none."""
+    haproxy_drain_s: float = Field(1.0, gt=0, le=300)
+    """On shutdown, how long Serve lets the HAProxy ingress tier drain before it stops the
+    deployments behind it (Serve's RAY_SERVE_SHUTDOWN_TIER_TIMEOUT_S)."""
+    serve_shutdown_timeout_s: float = Field(3.0, ge=0, le=120)
+    """`armillary up` on its private cluster: how long Serve's graceful shutdown may take
+    before the cluster's processes are ended (in-flight requests finish within it)."""
+    ray_stop_grace_s: float = Field(2.0, ge=0, le=60)
+    """Then how long the private cluster's processes get after SIGTERM before SIGKILL."""
     haproxy_max_conn_per_source: int = Field(256, ge=0, le=1_000_000)
     """Concurrent connections one client address may hold (0: no limit). Behind a load
     balancer that hides client addresses, raise it or set 0."""
@@ -203,6 +229,10 @@ class Settings(BaseSettings):
     crypto_max_batch_size: int = Field(32, ge=1, le=1024)
     crypto_batch_wait_s: float = Field(0.002, ge=0, le=1)
     crypto_cache_predictions: bool = True
+    crypto_skill_min_improvement: float = Field(0.02, ge=0, lt=1)
+    """The smallest MAE improvement over persistence the skill label calls skill (0.02: MASE
+    <= 0.98, with a significant Diebold-Mariano test); a significant but smaller one is
+    labelled "no demonstrated skill", a significantly larger MAE "worse"."""
     crypto_prediction_ttl_s: float = Field(7 * 86_400.0, gt=0)
     crypto_num_cpus: float = Field(CRYPTO.num_cpus, gt=0)
     """The Crypto replica's CPUs (default: config/replicas.py)."""
@@ -242,6 +272,19 @@ class Settings(BaseSettings):
             joined = "; ".join(problems)
             raise ValueError(f"insecure settings for {self.environment.value}: {joined}")
         return self
+
+    @field_validator("ingress_in_replica_services")
+    @classmethod
+    def _in_replica_known(cls, value: str) -> str:
+        names = {n.strip() for n in value.split(",") if n.strip()}
+        if not names <= IN_REPLICA_SERVICES:
+            allowed = ", ".join(sorted(IN_REPLICA_SERVICES))
+            raise ValueError(f"only these services can run in the ingress: {allowed}")
+        return ",".join(sorted(names))
+
+    @property
+    def in_replica_services(self) -> frozenset[str]:
+        return frozenset(n for n in self.ingress_in_replica_services.split(",") if n)
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> Settings:

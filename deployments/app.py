@@ -20,6 +20,7 @@ from deployments.analytics.deployment import AnalyticsDeployment
 from deployments.crypto.config import user_config
 from deployments.crypto.deployment import CryptoDeployment
 from deployments.echo.deployment import EchoDeployment
+from deployments.echo.service import Echo
 from deployments.ingress.deployment import IngressDeployment
 from deployments.ocr.deployment import OcrDeployment
 
@@ -53,8 +54,11 @@ def compose_app(settings: Settings, args: AppArgs) -> Application:
 
     crypto = configured(CryptoDeployment).options(
         user_config=user_config(settings, args.crypto_config))
+    # a service named in ``ingress_in_replica_services`` travels to the ingress as the
+    # object itself, answered in its process (no deployment, no handle hop)
+    echo = Echo() if "echo" in settings.in_replica_services else configured(EchoDeployment).bind()
     return configured(IngressDeployment).bind(
-        echo=configured(EchoDeployment).bind(),
+        echo=echo,
         analytics=configured(AnalyticsDeployment).bind(),
         crypto=crypto.bind(),
         ocr=configured(OcrDeployment).bind(),

@@ -31,6 +31,12 @@ class StoreOwner:
             self._connected = True
         return await getattr(self._store, method)(*args, **kwargs)
 
+    async def close_store(self) -> None:
+        """Close the backend (an embedded database flushes and lets go of its files)."""
+        if self._connected:
+            self._connected = False
+            await self._store.close()
+
 
 def owner_name(kind: Kind, url: str) -> str:
     return f"store-{kind}-{hashlib.sha256(url.encode()).hexdigest()[:12]}"
@@ -101,3 +107,25 @@ def stop_owners(kinds_and_urls: list[tuple[Kind, str]]) -> None:
             ray.kill(ray.get_actor(owner_name(kind, url), namespace=NAMESPACE))
         except ValueError:
             continue
+
+
+def close_owners(kinds_and_urls: list[tuple[Kind, str]], timeout_s: float = 2.0) -> list[str]:
+    """Close the stores of these owner actors (at most ``timeout_s`` in all), then end the
+    actors; returns the names of the owners that did not close in time. `armillary up` does
+    this before its cluster stops, so no embedded store is cut off mid-write."""
+    import ray
+
+    owners = {}
+    for kind, url in kinds_and_urls:
+        name = owner_name(kind, url)
+        try:
+            owners[name] = ray.get_actor(name, namespace=NAMESPACE)
+        except ValueError:
+            continue
+    closing = {owner.close_store.remote(): name for name, owner in owners.items()}
+    pending: list[Any] = []
+    if closing:
+        _, pending = ray.wait(list(closing), num_returns=len(closing), timeout=timeout_s)
+    for owner in owners.values():
+        ray.kill(owner)
+    return sorted(closing[ref] for ref in pending)

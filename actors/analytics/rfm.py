@@ -8,7 +8,9 @@ Definitions, for transactions strictly before `as_of`:
 - tenure_days: days from the first purchase day to `as_of`'s day
 - r_score, f_score, m_score: 1..4 quartile scores, ties share a score:
   ``1 + floor(4 * (rank_min - 1) / n)`` with rank_min the 1-based minimum rank in
-  ascending order of (-recency_days), frequency and monetary respectively.
+  ascending order of (-recency_days), frequency and monetary respectively. Monetary is
+  ranked at cent precision (``round(100 * monetary)``): sums of the same amounts added
+  in another order differ in the last float bits, and must still tie.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ SELECT
         AS r_score,
     toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY frequency) - 1), count() OVER ()))
         AS f_score,
-    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY monetary) - 1), count() OVER ()))
-        AS m_score
+    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY round(100 * monetary)) - 1),
+                       count() OVER ())) AS m_score
 FROM base
 ORDER BY customer_id
 """
@@ -110,7 +112,7 @@ def compute_rfm_pandas(transactions: pd.DataFrame, as_of: datetime | pd.Timestam
     out["tenure_days"] = (today - out["first"]).dt.days
     out["r_score"] = _score(-out["recency_days"])
     out["f_score"] = _score(out["frequency"])
-    out["m_score"] = _score(out["monetary"])
+    out["m_score"] = _score((100 * out["monetary"]).round())
     return _finish(out)
 
 

@@ -6,6 +6,16 @@ the summary travels back); :func:`register_summary` registers a training run's a
 the ModelRegistry. The analytics training job (:mod:`deployments.analytics.training`) runs
 each fit as a Ray task with the suite's batch resources; ``python -m
 training.analytics_train`` (a Ray driver) does the same from the command line.
+
+Two kinds of training data:
+
+- the **reference** sets (CDNOW, Online Retail, Hillstrom, Robyn under ``data_dir``): the
+  benchmarks, registered under the fixed names of :data:`REFERENCE_NAMES`;
+- a **dataset** the user imported (its id is the Warehouse table it went into): the
+  transactions, saved by the job as a Parquet file, fit the models transactions can fit
+  (:data:`DATASET_ROLES`: CLV, segments, propensity), registered as
+  :func:`dataset_model_name` ``(role, dataset_id)``. A fit the dataset is too small for is
+  skipped with its reason (:func:`try_fit_and_save`), the others still register.
 """
 
 from __future__ import annotations
@@ -24,6 +34,32 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / 
 Result = tuple[str, str, Any, dict[str, Any]]
 Fit = tuple[Callable[..., Result], tuple[Any, ...]]
 
+REFERENCE = "reference"
+"""The dataset id of the reference (benchmark) sets."""
+REFERENCE_NAMES: dict[str, str] = {
+    "clv": "clv_cdnow",
+    "uplift": "uplift_womens_visit",
+    "mmm": "mmm_robyn",
+    "segments": "segments_online_retail",
+    "propensity": "propensity_online_retail",
+}
+DATASET_ROLES = ("clv", "segments", "propensity")
+"""The model roles an imported transactions dataset can train."""
+
+
+def dataset_model_name(role: str, dataset_id: str) -> str:
+    """The registry name of ``role``'s model for ``dataset_id`` (the reference names for
+    :data:`REFERENCE`)."""
+    return REFERENCE_NAMES[role] if dataset_id == REFERENCE else f"{role}@{dataset_id}"
+
+
+def clv_metrics(model: Any) -> dict[str, Any]:
+    return {"bgnbd_ll": model.bgnbd.log_likelihood, "gg_ll": model.gamma_gamma.log_likelihood,
+            **{f"bgnbd_{k}": v for k, v in model.bgnbd.params.items()},
+            **{f"gg_{k}": v for k, v in model.gamma_gamma.params.items()},
+            "counting_model": model.counting_model_name,
+            "warnings": list(model.warnings)}
+
 
 def fit_clv(data_dir: str, seed: int, quick: bool) -> Result:
     from actors.analytics.clv.value import CLVModel
@@ -31,10 +67,7 @@ def fit_clv(data_dir: str, seed: int, quick: bool) -> Result:
 
     tx = read_cdnow(Path(data_dir) / "rfm_clv" / "CDNOW_master.txt")
     model = CLVModel().fit(tx, "1997-09-30")
-    metrics = {"bgnbd_ll": model.bgnbd.log_likelihood, "gg_ll": model.gamma_gamma.log_likelihood,
-               **{f"bgnbd_{k}": v for k, v in model.bgnbd.params.items()},
-               **{f"gg_{k}": v for k, v in model.gamma_gamma.params.items()}}
-    return "clv_cdnow", "bgnbd_gamma_gamma", model, metrics
+    return "clv_cdnow", "bgnbd_gamma_gamma", model, clv_metrics(model)
 
 
 def fit_propensity(data_dir: str, seed: int, quick: bool) -> Result:
@@ -95,6 +128,58 @@ def fit_mmm(data_dir: str, seed: int, quick: bool) -> Result:
     return "mmm_robyn", "adstock_hill", model, {"r2": model.r2, "mape": model.mape}
 
 
+def read_dataset(path: str) -> Any:
+    """The transactions a training job saved for a dataset (customer_id, timestamp,
+    amount)."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path)
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    return frame
+
+
+def fit_dataset_clv(path: str, seed: int, quick: bool, dataset_id: str) -> Result:
+    """BG/NBD + Gamma-Gamma on the whole dataset (calibration ends at its last day)."""
+    from actors.analytics.clv.value import CLVModel
+
+    tx = read_dataset(path)
+    model = CLVModel().fit(tx, tx["timestamp"].max())
+    kind = f"{model.counting_model_name}_gamma_gamma"
+    return dataset_model_name("clv", dataset_id), kind, model, clv_metrics(model)
+
+
+def fit_dataset_segments(path: str, seed: int, quick: bool, dataset_id: str) -> Result:
+    import pandas as pd
+
+    from actors.analytics.rfm import compute_rfm_pandas
+    from actors.analytics.segments import fit_kmeans_segments
+
+    tx = read_dataset(path)
+    rfm = compute_rfm_pandas(tx, tx["timestamp"].max() + pd.Timedelta(days=1))
+    seg = fit_kmeans_segments(rfm, range(2, 6 if quick else 9), seed)
+    metrics = {"k": seg.k, "silhouette": seg.silhouette}
+    return dataset_model_name("segments", dataset_id), "kmeans_rfm", seg, metrics
+
+
+def fit_dataset_propensity(path: str, seed: int, quick: bool, dataset_id: str) -> Result:
+    from actors.analytics.clv.propensity import PropensityModel
+
+    model = PropensityModel(horizon_days=60, seed=seed).fit(read_dataset(path))
+    return (dataset_model_name("propensity", dataset_id), "hist_gradient_boosting", model,
+            model.metrics)
+
+
+DATASET_FITS: dict[str, Callable[..., Result]] = {
+    "clv": fit_dataset_clv, "segments": fit_dataset_segments,
+    "propensity": fit_dataset_propensity}
+
+
+def dataset_fits(dataset_id: str) -> list[Fit]:
+    """The fits of an imported dataset: one per role of :data:`DATASET_ROLES`."""
+    return [(DATASET_FITS[role], (dataset_id,)) for role in DATASET_ROLES]
+
+
 def fits() -> list[Fit]:
     from actors.analytics.uplift import HILLSTROM_OUTCOMES, HILLSTROM_TREATMENTS
 
@@ -115,6 +200,18 @@ def fit_and_save(fit: Callable[..., Result], data_dir: str, out: str, seed: int,
     info = save_model(model, Path(out), name, kind, metrics=metrics, params={"seed": seed})
     return {"name": name, "path": str(info.path), "version": info.metadata["version"],
             "kind": kind, "metrics": metrics, "pid": os.getpid()}
+
+
+def try_fit_and_save(fit: Callable[..., Result], data_dir: str, out: str, seed: int,
+                     quick: bool, *args: Any) -> dict[str, Any]:
+    """:func:`fit_and_save`, but a fit the data cannot support (an `AnalyticsError`, e.g.
+    too few customers) gives ``{"fit": name, "skipped": reason, "pid": pid}``."""
+    from actors.analytics.errors import AnalyticsError
+
+    try:
+        return fit_and_save(fit, data_dir, out, seed, quick, *args)
+    except AnalyticsError as exc:
+        return {"fit": fit.__name__, "skipped": str(exc), "pid": os.getpid()}
 
 
 def write_summary(out: Path, summary: dict[str, Any]) -> None:
@@ -144,7 +241,8 @@ def _artifact_uri(path: str) -> str:
 
 
 async def register_summary(registry: ModelRegistry, summary: dict[str, Any],
-                           data_dir: Path | None = None) -> dict[str, int]:
+                           data_dir: Path | None = None,
+                           data_range: dict[str, Any] | None = None) -> dict[str, int]:
     """Register every model of a `train_all` summary as the current version of its name
     (artifact URI: the saved directory); returns name -> registered version."""
     versions: dict[str, int] = {}
@@ -155,7 +253,7 @@ async def register_summary(registry: ModelRegistry, summary: dict[str, Any],
             json.loads(json.dumps(entry["metrics"], default=float)),
             {"data_dir": str(data_dir) if data_dir else None, "seed": summary["seed"],
              "quick": summary["quick"], "artifact_version": entry["version"],
-             "kind": entry["kind"]},
+             "kind": entry["kind"], **(data_range or {})},
             commit,
         )
         versions[name] = model.version

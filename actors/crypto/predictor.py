@@ -32,14 +32,41 @@ class Prediction:
     predicted_return: float  # log return over the horizon
     predicted_close: float
     prob_up: float
-    direction: str  # "up" or "down" (sign of the predicted return)
+    direction: str
+    """The one direction answer: "up" when ``prob_up > 0.5`` (the direction head), else
+    "down"."""
     model_version: str | None
+    return_direction: str = "flat"
+    """Sign of ``predicted_return`` (the return head): "up", "down" or "flat"."""
+    heads_agree: bool = True
+    direction_note: str = ""
+    """What ``direction`` means, and what a disagreement of the two heads means."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["as_of"] = self.as_of.isoformat()
         out["target_time"] = self.target_time.isoformat()
         return out
+
+
+def directions(predicted_return: float, prob_up: float) -> dict[str, Any]:
+    """The prediction's direction fields: ``direction`` from the direction head (``prob_up >
+    0.5``), ``return_direction`` from the return head's sign, whether they agree, and a note
+    saying what they mean."""
+    direction = "up" if prob_up > 0.5 else "down"
+    ret_dir = "up" if predicted_return > 0 else "down" if predicted_return < 0 else "flat"
+    agree = ret_dir == direction
+    pct = f"{prob_up:.0%}"
+    if agree:
+        note = (f"direction is the direction head's answer (P(up) {pct}); the return head's "
+                f"expected log return ({predicted_return:+.5f}) points the same way")
+    else:
+        note = (f"the two heads disagree: P(up) is {pct}, so the direction is {direction}, "
+                f"while the expected log return is {predicted_return:+.5f} ({ret_dir}). "
+                "P(up) is the chance of any rise; the return is the size-weighted average, "
+                "which a few large moves can pull the other way. Treat the call as weak")
+    return {"prob_up": prob_up, "direction": direction, "return_direction": ret_dir,
+            "heads_agree": agree, "direction_note": note}
 
 
 class CryptoPredictor:
@@ -126,9 +153,8 @@ class CryptoPredictor:
                     last_close=last,
                     predicted_return=float(ret),
                     predicted_close=last * math.exp(float(ret)),
-                    prob_up=float(prob),
-                    direction="up" if ret > 0 else "down",
                     model_version=self.version,
+                    **directions(float(ret), float(prob)),
                 )
             )
         return out

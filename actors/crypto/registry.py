@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from actors.crypto.errors import ArtifactError
-from actors.crypto.metrics import ForecastMetrics, skill_statement
+from actors.crypto.metrics import (
+    DEFAULT_MIN_IMPROVEMENT,
+    NONE,
+    ForecastMetrics,
+    skill_statement,
+    skill_verdict,
+)
+from actors.crypto.metrics import (
+    NO_SKILL as NO_SKILL,  # re-exported: the statement of a model without a report
+)
 from actors.crypto.sequence import METADATA_FILE
 from actors.crypto.stores import finite_or_none, symbol_key
 from actors.crypto.symbols import format_interval, parse_interval, validate_horizon
@@ -31,7 +40,6 @@ TRAIN_JOB = "crypto-train"
 """Kind of the job rows of crypto training runs (the service reads them: "being trained")."""
 MODEL_KEY = "model"
 """Name of the trained model's column in the walk-forward report (next to persistence)."""
-NO_SKILL = "no demonstrated skill"
 
 
 def model_name(symbol: str, interval: str, horizon: int) -> str:
@@ -62,6 +70,8 @@ def report_to_dict(report: WalkForwardReport, model: str = MODEL_KEY) -> dict[st
         ],
         "metrics": {name: m.to_dict() for name, m in report.metrics.items()},
         "skill": skill_statement(report.metrics[model]) if model in report.metrics else NO_SKILL,
+        "skill_verdict": (skill_verdict(report.metrics[model]) if model in report.metrics
+                          else NONE),
         "data_range": [t.isoformat() for t in report.data_range],
         "notes": list(report.notes),
         "n_forecasts": len(preds),
@@ -73,18 +83,32 @@ def report_to_dict(report: WalkForwardReport, model: str = MODEL_KEY) -> dict[st
     return finite_or_none(out)
 
 
-def skill_of(metrics: dict[str, Any] | None, model: str = MODEL_KEY) -> str:
-    """The skill statement from stored walk-forward metrics (``{model: ForecastMetrics
-    dict}``); "no demonstrated skill" when they are missing."""
+def assess(
+    metrics: dict[str, Any] | None,
+    model: str = MODEL_KEY,
+    *,
+    min_improvement: float = DEFAULT_MIN_IMPROVEMENT,
+) -> tuple[str, str]:
+    """``(verdict, statement)`` from stored walk-forward metrics (``{model: ForecastMetrics
+    dict}``): ``skill`` / ``worse`` / ``none`` (:func:`actors.crypto.metrics.skill_verdict`)
+    and its sentence; ``none`` and "no demonstrated skill" when they are missing."""
     stored = (metrics or {}).get(model)
     if not stored:
-        return NO_SKILL
+        return NONE, NO_SKILL
     nan = float("nan")
     values: dict[str, Any] = {k: (nan if v is None else v) for k, v in stored.items()}
     try:
-        return skill_statement(ForecastMetrics(**values))
+        scored = ForecastMetrics(**values)
     except TypeError:
-        return NO_SKILL
+        return NONE, NO_SKILL
+    return (skill_verdict(scored, min_improvement=min_improvement),
+            skill_statement(scored, min_improvement=min_improvement))
+
+
+def skill_of(metrics: dict[str, Any] | None, model: str = MODEL_KEY, *,
+             min_improvement: float = DEFAULT_MIN_IMPROVEMENT) -> str:
+    """The skill statement of :func:`assess`."""
+    return assess(metrics, model, min_improvement=min_improvement)[1]
 
 
 def write_backtest(artifact_dir: str | Path, backtest: dict[str, Any]) -> Path:
@@ -146,6 +170,7 @@ async def register_artifact(
     metrics: dict[str, Any] = {
         "walkforward": walk,
         "skill": skill_of(walk),
+        "skill_verdict": assess(walk)[0],
         "backtest_folds": len((backtest or {}).get("folds", [])),
         "architecture": meta.get("model", {}).get("architecture"),
         **(extra_metrics or {}),

@@ -5,6 +5,12 @@ Fold ``k`` trains on candles ``[lo, cut)`` — whose targets end before ``cut`` 
 (the model sees ``close`` only up to ``cut - 1``) — and forecasts candles ``[cut, cut + test)``
 from data up to each forecast time. ``expanding`` keeps ``lo = 0``; ``sliding`` keeps the
 training window at ``train_size`` candles.
+
+Direction calls: a model with a direction head (``predict_frame`` with ``prob_up``, the
+sequence model) calls up when ``prob_up > 0.5`` — the direction it serves — others call the
+sign of their return forecast. Each fold also records the majority direction of its training
+targets (``baseline_direction``): the always-up/always-down baseline that hit rates are
+tested against.
 """
 
 from __future__ import annotations
@@ -18,10 +24,16 @@ import pandas as pd
 from actors.crypto.baselines import Forecaster, PersistenceForecaster
 from actors.crypto.errors import CryptoError, InsufficientDataError
 from actors.crypto.features import future_return
-from actors.crypto.metrics import ForecastMetrics, evaluate_forecast
+from actors.crypto.metrics import ForecastMetrics, evaluate_forecast, majority_direction
 from actors.crypto.symbols import validate_horizon
 
 ForecasterFactory = Callable[[], Forecaster]
+BASELINE = "baseline_direction"
+
+
+def direction_column(model: str) -> str:
+    """The predictions column of a model's direction-head calls (``prob_up - 0.5``)."""
+    return f"{model}:direction"
 
 
 @dataclass(frozen=True)
@@ -47,7 +59,9 @@ class WalkForwardReport:
     horizon: int
     folds: list[Fold]
     metrics: dict[str, ForecastMetrics]
-    predictions: pd.DataFrame  # index: forecast time; columns: "actual" and one per model
+    predictions: pd.DataFrame
+    """Index: forecast time; columns: ``actual``, one per model, ``<model>:direction`` for
+    models with a direction head and ``baseline_direction`` (the fold's majority, +1/-1)."""
     data_range: tuple[pd.Timestamp, pd.Timestamp]
     notes: list[str] = field(default_factory=list)
 
@@ -101,13 +115,23 @@ def walk_forward(
         train = candles.iloc[lo:cut]
         visible = candles.iloc[:hi]
         since = candles.index[cut]
-        columns = {"actual": target.iloc[cut:hi]}
+        actual = target.iloc[cut:hi]
+        trained_on = target.iloc[lo : cut - h]  # targets realised before the cut
+        columns = {"actual": actual,
+                   BASELINE: pd.Series(majority_direction(trained_on.to_numpy()),
+                                       index=actual.index)}
         for name, factory in factories.items():
             model = factory()
             if model.horizon != h:
                 raise CryptoError(f"model {name} has horizon {model.horizon}, expected {h}")
             model.fit(train, sentiment)
-            columns[name] = model.predict(visible, sentiment, since=since).iloc[: hi - cut]
+            frame = getattr(model, "predict_frame", None)
+            if frame is not None:
+                both = frame(visible, sentiment, since=since).iloc[: hi - cut]
+                columns[name] = both["return"]
+                columns[direction_column(name)] = both["prob_up"] - 0.5
+            else:
+                columns[name] = model.predict(visible, sentiment, since=since).iloc[: hi - cut]
         pieces.append(pd.DataFrame(columns))
         folds.append(Fold(candles.index[lo], candles.index[cut - 1], since, candles.index[hi - 1]))
     predictions = pd.concat(pieces)
@@ -117,7 +141,10 @@ def walk_forward(
         notes.append(f"{len(predictions) - len(scored)} forecast times dropped (no forecast)")
     metrics = {
         name: evaluate_forecast(
-            name, scored["actual"].to_numpy(), scored[name].to_numpy(), horizon=h
+            name, scored["actual"].to_numpy(), scored[name].to_numpy(), horizon=h,
+            direction=(scored[direction_column(name)].to_numpy()
+                       if direction_column(name) in scored else None),
+            baseline_direction=scored[BASELINE].to_numpy(),
         )
         for name in factories
     }

@@ -17,37 +17,45 @@ class AnalyticsClient(ServiceClient):
                            fmt: str | None = None) -> dict[str, Any]:
         return dict(await self._call("start_import", owner, data, filename, table, fmt))
 
-    async def segments(self, table: str = "transactions",
-                       as_of: str | None = None) -> dict[str, Any]:
-        return dict(await self._call("segments", table, as_of))
+    async def segments(self, table: str | None = "transactions",
+                       as_of: str | None = None, owner: str | None = None,
+                       dataset_id: str | None = None) -> dict[str, Any]:
+        return dict(await self._call("segments", table, as_of, owner, dataset_id))
 
-    async def customer_segment(self, customer_id: str, table: str = "transactions",
-                               as_of: str | None = None) -> dict[str, Any]:
-        return dict(await self._call("customer_segment", customer_id, table, as_of))
+    async def customer_segment(self, customer_id: str, table: str | None = "transactions",
+                               as_of: str | None = None, owner: str | None = None,
+                               dataset_id: str | None = None) -> dict[str, Any]:
+        return dict(await self._call("customer_segment", customer_id, table, as_of, owner,
+                                     dataset_id))
 
     async def customer_clv(self, customer_id: str, horizon_weeks: float = 52.0,
-                           discount_rate: float = 0.10) -> dict[str, Any]:
-        return dict(await self._call("customer_clv", customer_id, horizon_weeks, discount_rate))
+                           discount_rate: float = 0.10, owner: str | None = None,
+                           dataset_id: str | None = None) -> dict[str, Any]:
+        return dict(await self._call("customer_clv", customer_id, horizon_weeks, discount_rate,
+                                     owner, dataset_id))
 
-    async def uplift_scores(self, customers: list[dict[str, Any]]) -> dict[str, Any]:
-        return dict(await self._call("uplift_scores", customers))
+    async def uplift_scores(self, customers: list[dict[str, Any]],
+                            dataset_id: str | None = None) -> dict[str, Any]:
+        return dict(await self._call("uplift_scores", customers, dataset_id))
 
     async def targeting(self, customers: list[dict[str, Any]], budget: float,
                         cost_per_contact: float,
-                        value_per_outcome: float | None = None) -> dict[str, Any]:
+                        value_per_outcome: float | None = None,
+                        dataset_id: str | None = None) -> dict[str, Any]:
         return dict(await self._call("targeting", customers, budget, cost_per_contact,
-                                     value_per_outcome))
+                                     value_per_outcome, dataset_id))
 
     async def allocate(self, total: float | None, current: dict[str, float] | None = None,
-                       bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
-        return dict(await self._call("allocate", total, current, bounds))
+                       bounds: dict[str, tuple[float, float]] | None = None,
+                       dataset_id: str | None = None) -> dict[str, Any]:
+        return dict(await self._call("allocate", total, current, bounds, dataset_id))
 
     async def model_versions(self) -> dict[str, Any]:
         return dict(await self._call("model_versions"))
 
-    async def start_training(self, owner: str, quick: bool = False, seed: int = 0
-                             ) -> dict[str, Any]:
-        return dict(await self._call("start_training", owner, quick, seed))
+    async def start_training(self, owner: str, quick: bool = False, seed: int = 0,
+                             dataset_id: str | None = None) -> dict[str, Any]:
+        return dict(await self._call("start_training", owner, quick, seed, dataset_id))
 
     async def request_report(self, owner: str, table: str, options: dict[str, Any]) -> str:
         return str(await self._call("request_report", owner, table, options))

@@ -61,7 +61,7 @@ class ImportJobs:
 
         await write_transactions(self._wh, clean, report, table, on_progress=written)
         self.imported(table)
-        return dict(jsonable(report.to_dict()))
+        return {**dict(jsonable(report.to_dict())), "dataset_id": table}
 
     async def on_end(self, job: Job, result: Result, error: str | None) -> None:
         await self.blobs.delete(job.id)

@@ -1,7 +1,10 @@
 """The fitted models the analytics service answers with, loaded from the ModelRegistry.
 
-Each role (clv, uplift, mmm, segments, propensity) maps to a registry name; by default
-the current version is loaded, or a pinned version (`pin`, used by `reconfigure`).
+Each role (clv, uplift, mmm, segments, propensity) of the reference sets maps to a
+registry name; by default the current version is loaded, or a pinned version (`pin`,
+used by `reconfigure`). A model of an imported dataset is registered as
+``dataset_model_name(role, dataset_id)`` (:mod:`actors.analytics.training`) and served at
+its current version.
 Loaded versions are re-checked against the registry at most every `refresh_s`
 (:class:`storage.records.models.VersionResolver`), so a model registered by training
 elsewhere is picked up by every replica.
@@ -17,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from actors.analytics.errors import AnalyticsError, NotFittedError
 from actors.analytics.persistence import load_model
+from actors.analytics.training import REFERENCE, REFERENCE_NAMES, dataset_model_name
 from storage.records.models import (
     ModelRegistry,
     ModelVersion,
@@ -24,13 +28,16 @@ from storage.records.models import (
     VersionResolver,
 )
 
-DEFAULT_NAMES: dict[str, str] = {
-    "clv": "clv_cdnow",
-    "uplift": "uplift_womens_visit",
-    "mmm": "mmm_robyn",
-    "segments": "segments_online_retail",
-    "propensity": "propensity_online_retail",
-}
+DEFAULT_NAMES: dict[str, str] = dict(REFERENCE_NAMES)
+
+
+def train_hint(dataset_id: str) -> str:
+    """The action that fits the models of ``dataset_id``."""
+    if dataset_id == REFERENCE:
+        return ("train on the reference data: POST /api/v1/analytics/training with "
+                '{"dataset_id": "reference"}')
+    return ('train on this dataset: POST /api/v1/analytics/training with '
+            f'{{"dataset_id": "{dataset_id}"}} (the analytics page: "Train on this dataset")')
 
 
 def artifact_path(uri: str) -> Path:
@@ -67,31 +74,37 @@ class ModelSet:
         self.pins = dict(pins or {})
         self._versions.forget()
 
-    async def _wanted(self, role: str) -> ModelVersion | None:
-        try:
-            return await self._versions.resolve(self.names[role], self.pins.get(role),
-                                                force=True)
-        except UnknownVersionError as exc:
-            raise NotFittedError(str(exc)) from exc
-
-    async def get(self, role: str) -> Loaded:
-        """The model for `role`; `NotFittedError` when none is registered."""
+    def name_of(self, role: str, dataset_id: str = REFERENCE) -> str:
+        """The registry name serving ``role`` for ``dataset_id``."""
         if role not in self.names:
             raise AnalyticsError(f"unknown model role {role!r}")
+        return self.names[role] if dataset_id == REFERENCE else dataset_model_name(
+            role, dataset_id)
+
+    async def get(self, role: str, dataset_id: str = REFERENCE) -> Loaded:
+        """The model for `role` fitted on `dataset_id` (default: the reference sets);
+        `NotFittedError` naming the training action when none is registered."""
+        name = self.name_of(role, dataset_id)
+        pin = self.pins.get(role) if dataset_id == REFERENCE else None
+        key = role if dataset_id == REFERENCE else name
         async with self._lock:
-            if role not in self._loaded or self._versions.due(self.names[role],
-                                                              self.pins.get(role)):
-                wanted = await self._wanted(role)
+            if key not in self._loaded or self._versions.due(name, pin):
+                try:
+                    wanted = await self._versions.resolve(name, pin, force=True)
+                except UnknownVersionError as exc:
+                    raise NotFittedError(str(exc)) from exc
                 if wanted is None:
-                    self._loaded.pop(role, None)
-                elif role not in self._loaded or self._loaded[role].version.id != wanted.id:
+                    self._loaded.pop(key, None)
+                elif key not in self._loaded or self._loaded[key].version.id != wanted.id:
                     model, _ = await asyncio.to_thread(
                         load_model, artifact_path(wanted.artifact_uri))
-                    self._loaded[role] = Loaded(wanted, model)
-            loaded = self._loaded.get(role)
+                    self._loaded[key] = Loaded(wanted, model)
+            loaded = self._loaded.get(key)
         if loaded is None:
-            raise NotFittedError(
-                f"no {self.names[role]!r} model is registered yet; run analytics training")
+            what = ("the reference data" if dataset_id == REFERENCE
+                    else f"dataset {dataset_id!r}")
+            raise NotFittedError(f"no {role} model ({name!r}) is registered for {what} yet; "
+                                 + train_hint(dataset_id))
         return loaded
 
     async def describe(self) -> dict[str, Any]:

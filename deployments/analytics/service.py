@@ -26,10 +26,16 @@ from typing import Any
 import pandas as pd
 
 from actors.analytics.allocator import allocate_budget
-from actors.analytics.errors import AnalyticsError, BadUploadError, UnknownCustomerError
+from actors.analytics.errors import (
+    AnalyticsError,
+    BadUploadError,
+    NotFittedError,
+    UnknownCustomerError,
+)
 from actors.analytics.ingest import preview_upload, validate_identifier
 from actors.analytics.rfm import compute_rfm
 from actors.analytics.segments import KMeansSegmentation, segment_customers, segment_profiles
+from actors.analytics.training import DATASET_ROLES, REFERENCE
 from actors.analytics.uplift import hillstrom_features, targeting_list
 from config.settings import Settings
 from deployments.analytics.errors import (
@@ -38,7 +44,7 @@ from deployments.analytics.errors import (
     UnknownTableError,
 )
 from deployments.analytics.jobs import IMPORT_JOB, UPLOAD, ImportJobs
-from deployments.analytics.models import ModelSet
+from deployments.analytics.models import ModelSet, train_hint
 from deployments.analytics.reports import (
     REPORT_JOB,
     ReportJobs,
@@ -52,7 +58,7 @@ from storage.jobs import Chore, JobSystem
 from storage.jobs.kinds import failure_message
 from storage.jobs.tasks import ProcessTasks, TaskRunner
 from storage.records.analytics import Reports, Schedules
-from storage.records.jobs import Job, JobBlobs
+from storage.records.jobs import Job, JobBlobs, Jobs
 from storage.records.models import ModelRegistry
 from storage.stores import Stores
 
@@ -95,7 +101,7 @@ class AnalyticsService:
                                       self.settings.data_dir / "reports",
                                       lambda: self.settings.analytics_report_lease_s)
         self.training_jobs = TrainingJobs(lambda: self.settings, self.registry, self.models,
-                                          self.tasks)
+                                          self.tasks, self.stores.warehouse)
         kinds = [self.import_jobs.kind(), self.report_jobs.kind(), self.training_jobs.kind()]
         self.job_system = JobSystem(
             self.stores.database, self.stores.eventbus, kinds, consumer=self.consumer,
@@ -147,6 +153,9 @@ class AnalyticsService:
         """Check the upload (format, a data row, required columns), then queue its import
         job (within the job limits). Returns the job and the detected column mapping."""
         validate_identifier(table)
+        if table == REFERENCE:
+            raise BadUploadError(f"{REFERENCE!r} names the benchmark sets; import into "
+                                 "another table")
         columns = await asyncio.to_thread(preview_upload, data, fmt)
         job = await self.job_system.create(
             IMPORT_JOB, owner, {"filename": filename, "table": table, "bytes": len(data)},
@@ -157,7 +166,8 @@ class AnalyticsService:
         except Exception as exc:
             await self._not_queued(job, exc)
             raise
-        return {"job_id": job.id, "status": job.status.value, "columns": columns}
+        return {"job_id": job.id, "status": job.status.value, "columns": columns,
+                "dataset_id": table}
 
     async def _not_queued(self, job: Job, exc: Exception) -> None:
         with contextlib.suppress(Exception):
@@ -170,6 +180,36 @@ class AnalyticsService:
         """``table`` changed: drop what was computed from it."""
         for key in [k for k in self._segments if k[0] == table]:
             del self._segments[key]
+
+    # -- datasets --------------------------------------------------------------------
+
+    async def latest_dataset(self, owner: str | None) -> str | None:
+        """The dataset of ``owner``'s latest successful import (its table), if any."""
+        if owner is None:
+            return None
+        job = await Jobs(self.stores.database).latest(owner, IMPORT_JOB)
+        return None if job is None else str(job.params["table"])
+
+    async def dataset_for(self, owner: str | None, dataset_id: str | None,
+                          role: str = "clv") -> str:
+        """The dataset a lookup of ``role`` answers from: ``dataset_id`` when given
+        ("reference" or an import's table), else ``owner``'s latest import when that
+        dataset can train ``role``, else the reference sets."""
+        if dataset_id is not None:
+            return dataset_id if dataset_id == REFERENCE else validate_identifier(dataset_id)
+        if role in DATASET_ROLES:
+            latest = await self.latest_dataset(owner)
+            if latest is not None:
+                return latest
+        return REFERENCE
+
+    def _transactions_only(self, role: str, dataset_id: str, needs: str) -> None:
+        """A transactions import cannot train ``role``: 409 naming what can."""
+        if dataset_id != REFERENCE:
+            raise NotFittedError(
+                f"dataset {dataset_id!r} holds transactions; {role} models need {needs}, so "
+                f"they are trained on the reference data: use dataset_id 'reference' "
+                f"({train_hint(REFERENCE)})")
 
     # -- segments --------------------------------------------------------------------
 
@@ -192,38 +232,69 @@ class AnalyticsService:
             self._segments[key] = Segmented(str(stamp.date()), seg.set_index("customer_id"), km)
         return self._segments[key]
 
-    async def segments(self, table: str = "transactions",
-                       as_of: str | None = None) -> dict[str, Any]:
-        """Named RFM segments and KMeans clusters: size, share and mean RFM of each."""
+    async def _segment_table(self, table: str | None, owner: str | None,
+                             dataset_id: str | None) -> str:
+        if dataset_id is not None or table is None:
+            chosen = await self.dataset_for(owner, dataset_id, "segments")
+            if chosen == REFERENCE:
+                if dataset_id is None:
+                    return "transactions"
+                raise UnknownTableError(
+                    "segments are computed from imported transactions; import them "
+                    "(POST /api/v1/analytics/imports) and pass that dataset_id")
+            return chosen
+        return table
+
+    async def segments(self, table: str | None = "transactions",
+                       as_of: str | None = None, owner: str | None = None,
+                       dataset_id: str | None = None) -> dict[str, Any]:
+        """Named RFM segments and KMeans clusters: size, share and mean RFM of each, of
+        ``dataset_id`` (an import's table; default ``table``, or when that is None the
+        caller's latest import)."""
+        table = await self._segment_table(table, owner, dataset_id)
         seg = await self._segmented(table, as_of)
         frame = seg.customers.reset_index()
         return {
-            "table": table, "as_of": seg.as_of, "customers": len(frame),
+            "table": table, "dataset_id": table, "as_of": seg.as_of, "customers": len(frame),
             "kmeans": {"k": seg.kmeans.k, "silhouette": round(seg.kmeans.silhouette, 6)},
             "segments": _records(segment_profiles(frame, "segment")),
             "clusters": _records(segment_profiles(frame, "cluster")),
         }
 
-    async def customer_segment(self, customer_id: str, table: str = "transactions",
-                               as_of: str | None = None) -> dict[str, Any]:
+    async def customer_segment(self, customer_id: str, table: str | None = "transactions",
+                               as_of: str | None = None, owner: str | None = None,
+                               dataset_id: str | None = None) -> dict[str, Any]:
+        table = await self._segment_table(table, owner, dataset_id)
         seg = await self._segmented(table, as_of)
         if customer_id not in seg.customers.index:
             raise UnknownCustomerError([customer_id])
         row = seg.customers.loc[customer_id]
-        return {"customer_id": customer_id, "table": table, "as_of": seg.as_of,
+        return {"customer_id": customer_id, "table": table, "dataset_id": table,
+                "as_of": seg.as_of,
                 **jsonable(row.to_dict())}
 
     # -- models: CLV, uplift, allocation ---------------------------------------------
 
     async def customer_clv(self, customer_id: str, horizon_weeks: float = 52.0,
-                           discount_rate: float = 0.10) -> dict[str, Any]:
-        loaded = await self.models.get("clv")
+                           discount_rate: float = 0.10, owner: str | None = None,
+                           dataset_id: str | None = None) -> dict[str, Any]:
+        """CLV of a customer from the CLV model of ``dataset_id`` (default: the caller's
+        latest import, else the reference set); ``warnings`` lists what is wrong with the
+        fit (a degenerate BG/NBD answers from the NBD, without P(alive))."""
+        dataset = await self.dataset_for(owner, dataset_id, "clv")
+        loaded = await self.models.get("clv", dataset)
         table = await asyncio.to_thread(
             loaded.model.predict, [customer_id], horizon_weeks, discount_rate)
         row = table.iloc[0].to_dict()
-        return {"customer_id": customer_id, "horizon_weeks": horizon_weeks,
-                "discount_rate": discount_rate, **jsonable(row),
-                "model": {"name": loaded.version.name, "version": loaded.version.version}}
+        if row.get("p_alive") != row.get("p_alive"):  # NaN: not estimated
+            row["p_alive"] = None
+        model = loaded.model
+        return {"customer_id": customer_id, "dataset_id": dataset,
+                "horizon_weeks": horizon_weeks, "discount_rate": discount_rate,
+                **jsonable(row),
+                "model": {"name": loaded.version.name, "version": loaded.version.version},
+                "counting_model": getattr(model, "counting_model_name", "bgnbd"),
+                "warnings": list(getattr(model, "warnings", []))}
 
     @staticmethod
     def _experiment_frame(customers: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -240,9 +311,16 @@ class AnalyticsService:
             raise BadUploadError(f"customer features are not numeric: {exc}") from exc
         return frame, features
 
-    async def uplift_scores(self, customers: list[dict[str, Any]]) -> dict[str, Any]:
+    async def _uplift_model(self, dataset_id: str | None) -> Any:
+        dataset = await self.dataset_for(None, dataset_id, "uplift")
+        self._transactions_only("uplift", dataset, "a randomised experiment (treatment, "
+                                "outcome)")
+        return await self.models.get("uplift", dataset)
+
+    async def uplift_scores(self, customers: list[dict[str, Any]],
+                            dataset_id: str | None = None) -> dict[str, Any]:
         """Predicted uplift (treated minus control response probability) per customer."""
-        loaded = await self.models.get("uplift")
+        loaded = await self._uplift_model(dataset_id)
         frame, features = self._experiment_frame(customers)
         uplift = await asyncio.to_thread(loaded.model.predict_uplift, features)
         scores = [{"customer_id": str(c), "uplift": float(u)}
@@ -252,9 +330,10 @@ class AnalyticsService:
 
     async def targeting(self, customers: list[dict[str, Any]], budget: float,
                         cost_per_contact: float,
-                        value_per_outcome: float | None = None) -> dict[str, Any]:
+                        value_per_outcome: float | None = None,
+                        dataset_id: str | None = None) -> dict[str, Any]:
         """Whom to contact for `budget`: highest positive uplift first."""
-        loaded = await self.models.get("uplift")
+        loaded = await self._uplift_model(dataset_id)
         frame, features = self._experiment_frame(customers)
         chosen = await asyncio.to_thread(targeting_list, loaded.model, frame, features, budget,
                                          cost_per_contact, value_per_outcome)
@@ -264,9 +343,12 @@ class AnalyticsService:
                 "targets": _records(chosen)}
 
     async def allocate(self, total: float | None, current: dict[str, float] | None = None,
-                       bounds: dict[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+                       bounds: dict[str, tuple[float, float]] | None = None,
+                       dataset_id: str | None = None) -> dict[str, Any]:
         """Weekly budget over the media channels maximising the fitted response."""
-        loaded = await self.models.get("mmm")
+        dataset = await self.dataset_for(None, dataset_id, "mmm")
+        self._transactions_only("media-mix", dataset, "weekly media spend and sales series")
+        loaded = await self.models.get("mmm", dataset)
         start = current or loaded.model.current_weekly_spend
         result = await asyncio.to_thread(allocate_budget, loaded.model, start, total, bounds)
         return {**jsonable(result.__dict__), "improvement": result.improvement,
@@ -334,10 +416,13 @@ class AnalyticsService:
 
     # -- training --------------------------------------------------------------------
 
-    async def start_training(self, owner: str, quick: bool = False, seed: int = 0
-                             ) -> dict[str, Any]:
-        """Queue a training job (request checked first; within the job limits): every
-        model fitted off this process (:mod:`deployments.analytics.training`)."""
-        job = await self.job_system.submit(TRAINING_JOB, owner, {"quick": quick, "seed": seed},
-                                           self.training_jobs.payload(quick, seed))
-        return {"job_id": job.id, "status": job.status.value}
+    async def start_training(self, owner: str, quick: bool = False, seed: int = 0,
+                             dataset_id: str | None = None) -> dict[str, Any]:
+        """Queue a training job (request checked first; within the job limits): the
+        models of ``dataset_id`` (default: the caller's latest import, else the reference
+        sets) fitted off this process (:mod:`deployments.analytics.training`)."""
+        dataset = await self.dataset_for(owner, dataset_id, "clv")
+        payload = await self.training_jobs.payload(quick, seed, dataset)
+        job = await self.job_system.submit(
+            TRAINING_JOB, owner, {"quick": quick, "seed": seed, "dataset_id": dataset}, payload)
+        return {"job_id": job.id, "status": job.status.value, "dataset_id": dataset}

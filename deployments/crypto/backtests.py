@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from actors.crypto.registry import read_backtest, skill_of
+from actors.crypto.registry import read_backtest
 from deployments.crypto.config import ServingConfig
 from deployments.crypto.errors import NoModelError
 from deployments.crypto.formats import iso
-from deployments.crypto.models import ModelHolder
+from deployments.crypto.models import ModelHolder, skill_label
 
 
 class Backtests:
@@ -28,7 +28,7 @@ class Backtests:
         if report is None:
             raise NoModelError(f"{name} v{record.version} has no stored walk-forward report")
         report = {k: v for k, v in report.items() if k != "predictions"}
-        skill = str(record.metrics.get("skill") or skill_of(report.get("metrics")))
+        verdict, skill = skill_label(record, config.skill_min_improvement)
         return {
             "symbol": canonical,
             "interval": config.interval,
@@ -41,6 +41,7 @@ class Backtests:
                 "code_version": record.code_version,
             },
             "skill": skill,
+            "skill_verdict": verdict,
             "synthetic_data": bool(record.data_range.get("synthetic")),
             "report": report,
         }

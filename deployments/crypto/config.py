@@ -37,6 +37,8 @@ class ServingConfig:
     realtime: bool = True
     ingress_cache_s: float = 1.0
     """How long the ingress may answer a repeated request with a response (0: never)."""
+    skill_min_improvement: float = 0.02
+    """The skill label's minimum effect size (``Settings.crypto_skill_min_improvement``)."""
     pins: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +54,7 @@ class ServingConfig:
             cache_predictions=settings.crypto_cache_predictions,
             prediction_ttl_s=settings.crypto_prediction_ttl_s,
             ingress_cache_s=settings.crypto_ingress_cache_s,
+            skill_min_improvement=settings.crypto_skill_min_improvement,
         )
 
     def merged(self, overrides: dict[str, Any] | None) -> ServingConfig:
@@ -70,9 +73,9 @@ class ServingConfig:
         if not config.horizons:
             raise ValueError("horizons must name at least one horizon")
         if config.max_batch_size < 1 or config.refresh_s < 0 or config.max_model_age_s <= 0 \
-                or config.ingress_cache_s < 0:
-            raise ValueError("max_batch_size >= 1, refresh_s >= 0, ingress_cache_s >= 0 and "
-                             "max_model_age_s > 0")
+                or config.ingress_cache_s < 0 or not 0 <= config.skill_min_improvement < 1:
+            raise ValueError("max_batch_size >= 1, refresh_s >= 0, ingress_cache_s >= 0, "
+                             "max_model_age_s > 0 and 0 <= skill_min_improvement < 1")
         return config
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from actors.crypto.errors import ArtifactError, CryptoError
-from actors.crypto.registry import NO_SKILL, TRAIN_JOB, model_name, skill_of
+from actors.crypto.metrics import NONE
+from actors.crypto.registry import NO_SKILL, TRAIN_JOB, assess, model_name
 from actors.crypto.synthetic import SYNTHETIC
 from deployments.crypto.background import Background
 from deployments.crypto.config import ServingConfig
@@ -43,12 +44,24 @@ from storage.records.models import (
 log = logging.getLogger("armillary.crypto")
 
 
+def skill_label(record: ModelVersion, min_improvement: float) -> tuple[str, str]:
+    """``(verdict, statement)`` of a registered version, from its stored walk-forward metrics
+    under the current minimum effect size (older versions are judged by today's rule; one
+    without metrics keeps its stored statement)."""
+    walk = record.metrics.get("walkforward")
+    if walk:
+        return assess(walk, min_improvement=min_improvement)
+    return NONE, str(record.metrics.get("skill") or NO_SKILL)
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     record: ModelVersion
     predictor: Any  # actors.crypto.predictor.CryptoPredictor (TensorFlow: imported on load)
     skill: str
     loaded_at: float
+    skill_verdict: str = "none"
+    """``skill`` / ``worse`` / ``none`` (:func:`actors.crypto.metrics.skill_verdict`)."""
 
     @property
     def synthetic(self) -> bool:
@@ -182,8 +195,8 @@ class ModelHolder:
         if expected != record.name:
             raise ArtifactError(f"artifact {record.artifact_uri} is a {expected} model")
         self.stats.model_loads += 1
-        skill = str(record.metrics.get("skill") or skill_of(record.metrics.get("walkforward")))
-        return LoadedModel(record, predictor, skill or NO_SKILL, time.time())
+        verdict, skill = skill_label(record, self.config().skill_min_improvement)
+        return LoadedModel(record, predictor, skill, time.time(), verdict)
 
     async def missing(self, name: str) -> CryptoServiceError:
         """Why there is no model: being trained (a running ``crypto-train`` job) or never."""

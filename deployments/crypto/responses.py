@@ -31,6 +31,7 @@ def respond(
         "data_time": pred["as_of"],
         "model": loaded.info(),
         "skill": loaded.skill,
+        "skill_verdict": loaded.skill_verdict,
         "synthetic_data": synthetic,
         "cached": cached,
     }

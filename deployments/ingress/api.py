@@ -56,12 +56,14 @@ def create_api(
         await stores.connect()
         await stores.database.migrate()
         drainer = asyncio.create_task(ctx.audit_writer.run_drainer())
+        listener = asyncio.create_task(ctx.auth.revocations.listen())
         try:
             yield
         finally:
-            drainer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drainer
+            for task in (listener, drainer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await ctx.audit_writer.drain()
             await stores.close()
 

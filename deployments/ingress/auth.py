@@ -1,9 +1,13 @@
 """Authentication: the OAuth2 password flow, refresh rotation, logout, API keys, and
 turning a request's credentials into a `Principal`.
 
-Revocation is immediate even for stateless access tokens: logout denies the token's
-``jti`` and disabling a user (or changing their role) denies all of their tokens issued
-before that moment, through keys on the Cache kind that live as long as an access token.
+Revocation holds even for stateless access tokens: logout denies the token's ``jti`` and
+disabling a user (or changing their role) denies all of their tokens issued before that
+moment, through keys on the Cache kind that live as long as an access token. Every
+replica refuses such a token at once when the revocation's EventBus message arrives, and
+within ``revocation_max_age_s`` at the latest (`deployments.ingress.revocation`). Rate
+limits are counted by reservation from the shared window
+(`deployments.ingress.ratelimit`).
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from typing import Literal
 
 from config.settings import Settings
 from deployments.ingress.errors import ApiError
+from deployments.ingress.ratelimit import ReservingRateLimiter
+from deployments.ingress.revocation import Revocations
 from deployments.ingress.roles import Role
 from deployments.ingress.security import AccessTokens, InvalidTokenError
 from storage.cache.base import Cache, RateDecision
 from storage.database.base import Database
+from storage.eventbus.base import EventBus
 from storage.records.accounts import (
     AccountError,
     Accounts,
@@ -55,9 +62,12 @@ def _unauthorized(detail: str) -> ApiError:
 
 
 class AuthService:
-    def __init__(self, settings: Settings, db: Database, cache: Cache) -> None:
+    def __init__(self, settings: Settings, db: Database, cache: Cache,
+                 eventbus: EventBus) -> None:
         self._settings = settings
         self._cache = cache
+        self.revocations = Revocations(cache, eventbus, settings.revocation_max_age_s)
+        self.limiter = ReservingRateLimiter(cache, settings.rate_limit_block)
         self.users = Users(db)
         self.api_keys = ApiKeys(db, settings_sealer(settings))
         self.refresh_tokens = RefreshTokens(db, settings.refresh_token_ttl_s)
@@ -111,43 +121,37 @@ class AuthService:
                 raise ApiError(403, "that refresh token belongs to another user")
         if principal.jti and principal.expires_at:
             ttl = max(1.0, principal.expires_at - time.time())
-            await self._cache.set(f"revoked:jti:{principal.jti}", b"1", ttl)
+            await self.revocations.revoke_token(principal.jti, ttl)
 
     async def revoke_user_sessions(self, user_id: str) -> None:
         """Deny every token the user holds now (disable, role change)."""
         await self.refresh_tokens.revoke_user(user_id)
-        await self._cache.set(
-            f"revoked:user:{user_id}", str(time.time()).encode(), self.tokens.ttl_s + 5
-        )
+        await self.revocations.revoke_user(user_id, self.tokens.ttl_s + 5)
 
     async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
         """The caller (401 `ApiError` when the credentials are missing or bad)."""
-        principal, _ = await self._authenticate(authorization, api_key, None)
-        return principal
+        if api_key:
+            return await self._api_key_principal(api_key)
+        return await self._bearer_principal(authorization)
 
     async def authenticate_and_count(
         self, authorization: str | None, api_key: str | None, rate_limit_per_minute: int
     ) -> tuple[Principal, RateDecision]:
-        """The caller, and this request counted against their per-minute limit. For bearer
-        tokens the revocation lookups and the count share one cache round trip."""
-        principal, decision = await self._authenticate(
-            authorization, api_key, rate_limit_per_minute
-        )
-        if decision is None:
-            decision = await self._cache.hit(f"user:{principal.id}", rate_limit_per_minute, 60.0)
+        """The caller, and this request counted against their per-minute limit."""
+        principal = await self.authenticate(authorization, api_key)
+        decision = await self.limiter.hit(f"user:{principal.id}", rate_limit_per_minute, 60.0)
         return principal, decision
 
-    async def _authenticate(
-        self, authorization: str | None, api_key: str | None, rate_limit: int | None
-    ) -> tuple[Principal, RateDecision | None]:
-        if api_key:
-            key = await self.api_keys.verify(api_key)
-            if key is None:
-                raise _unauthorized("invalid or revoked API key")
-            # last_used_at to the minute: not a database write on every request
-            if await self._cache.set_if_absent(f"apikey-used:{key.id}", b"1", 60.0):
-                await self.api_keys.touch(key.id)
-            return Principal(f"apikey:{key.id}", key.name, Role(key.role), "apikey"), None
+    async def _api_key_principal(self, api_key: str) -> Principal:
+        key = await self.api_keys.verify(api_key)
+        if key is None:
+            raise _unauthorized("invalid or revoked API key")
+        # last_used_at to the minute: not a database write on every request
+        if await self._cache.set_if_absent(f"apikey-used:{key.id}", b"1", 60.0):
+            await self.api_keys.touch(key.id)
+        return Principal(f"apikey:{key.id}", key.name, Role(key.role), "apikey")
+
+    async def _bearer_principal(self, authorization: str | None) -> Principal:
         if not authorization:
             raise _unauthorized("not authenticated")
         scheme, _, token = authorization.partition(" ")
@@ -157,18 +161,10 @@ class AuthService:
             claims = self.tokens.decode(token.strip())
         except InvalidTokenError as exc:
             raise _unauthorized(f"invalid token: {exc}") from exc
-        revocations = [f"revoked:jti:{claims.jti}", f"revoked:user:{claims.user_id}"]
-        decision = None
-        if rate_limit is None:
-            denied_jti, denied_since = await self._cache.get_many(revocations)
-        else:
-            (denied_jti, denied_since), decision = await self._cache.get_many_and_hit(
-                revocations, f"user:{claims.user_id}", rate_limit, 60.0
-            )
+        denied_jti, denied_since = await self.revocations.lookup(claims.jti, claims.user_id)
         if denied_jti is not None:
             raise _unauthorized("token revoked")
         if denied_since is not None and claims.issued_at <= float(denied_since):
             raise _unauthorized("token revoked")
-        principal = Principal(claims.user_id, claims.username, claims.role, "user", claims.jti,
-                              claims.expires_at)
-        return principal, decision
+        return Principal(claims.user_id, claims.username, claims.role, "user", claims.jti,
+                         claims.expires_at)

@@ -42,7 +42,8 @@ class IngressContext:
     metrics: IngressMetrics = field(default_factory=IngressMetrics)
 
     def __post_init__(self) -> None:
-        self.auth = AuthService(self.settings, self.stores.database, self.stores.cache)
+        self.auth = AuthService(self.settings, self.stores.database, self.stores.cache,
+                                self.stores.eventbus)
         self.audit = AuditLog(self.stores.database)
         self.audit_writer = DurableAudit(
             self.audit, AuditOutbox(self.settings.data_dir / "audit-outbox"),

@@ -9,11 +9,12 @@ from typing import Any
 
 from ray import serve
 from ray.serve import Deployment
+from ray.serve.handle import DeploymentHandle
 
 from config.replicas import INGRESS
 from config.settings import load_settings
 from deployments.ingress.api import create_api
-from deployments.ingress.services import HandleTransport
+from deployments.ingress.services import HandleTransport, LocalTransport, Transport
 from storage.stores import open_stores
 
 
@@ -21,7 +22,11 @@ class Ingress:
     def __init__(self, **handles: Any) -> None:
         self._settings = load_settings()
         self._stores = open_stores(self._settings, via_ray=True)
-        self._services = {name: HandleTransport(handle) for name, handle in handles.items()}
+        # a handle to a deployment, or (``ingress_in_replica_services``) the service object
+        self._services: dict[str, Transport] = {
+            name: HandleTransport(h) if isinstance(h, DeploymentHandle) else LocalTransport(h)
+            for name, h in handles.items()
+        }
 
     def __serve_build_asgi_app__(self) -> Any:
         return create_api(self._settings, self._stores, self._services, behind_serve=True)

@@ -60,4 +60,21 @@ class AccessTokens:
                 str(claims["jti"]), float(claims["iat"]), float(claims["exp"]),
             )
         except (jwt.PyJWTError, ValueError, KeyError) as exc:
-            raise InvalidTokenError(str(exc)) from exc
+            raise InvalidTokenError(token_problem(exc)) from exc
+
+
+def token_problem(exc: Exception) -> str:
+    """What is wrong with a token, in words for a person: a malformed token's decoder
+    detail (base64, UTF-8, JSON) says nothing useful to the caller, so it is not passed on."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "the token has expired; log in again"
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "the token's signature does not match (not issued by this server)"
+    if isinstance(exc, jwt.DecodeError):
+        return ("not a token issued by this server (expected the access_token of "
+                "POST /api/v1/auth/token)")
+    if isinstance(exc, (jwt.InvalidAudienceError, jwt.InvalidIssuerError,
+                        jwt.InvalidAlgorithmError, jwt.MissingRequiredClaimError,
+                        jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError)):
+        return str(exc)
+    return "the token's claims are invalid (not issued by this server)"

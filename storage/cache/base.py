@@ -55,9 +55,9 @@ class Cache(Store):
         """Remove `key` (only when it holds `if_value`, if given, atomically)."""
 
     @abstractmethod
-    async def incr_window(self, key: str, window_s: float) -> tuple[int, float]:
-        """Increment a counter that expires `window_s` after its first increment;
-        returns (count, seconds until it expires)."""
+    async def incr_window(self, key: str, window_s: float, amount: int = 1) -> tuple[int, float]:
+        """Add `amount` (>= 1) to a counter that expires `window_s` after its first
+        increment; returns (count, seconds until it expires)."""
 
     async def get_json(self, key: str) -> Any:
         raw = await self.get(key)

@@ -69,13 +69,13 @@ class MemoryCache(Cache):
         del self._data[key]
         return True
 
-    async def incr_window(self, key: str, window_s: float) -> tuple[int, float]:
+    async def incr_window(self, key: str, window_s: float, amount: int = 1) -> tuple[int, float]:
         now = time.monotonic()
         current = self._live(key)
         if current is None:
-            self._store(key, b"1", window_s)
-            return 1, window_s
+            self._store(key, str(amount).encode(), window_s)
+            return amount, window_s
         _, expires = self._data[key]
-        count = int(current) + 1
+        count = int(current) + amount
         self._data[key] = (str(count).encode(), expires)
         return count, (expires - now) if expires is not None else window_s

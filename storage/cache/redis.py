@@ -55,15 +55,15 @@ class RedisCache(RedisBacked, Cache):
         return list(values), decide(int(count), limit, max(pttl, 0) / 1000)
 
     @staticmethod
-    def _queue_window(pipe: Any, key: str, window_s: float) -> None:
-        pipe.incr(key)
+    def _queue_window(pipe: Any, key: str, window_s: float, amount: int = 1) -> None:
+        pipe.incrby(key, amount)
         pipe.pexpire(key, max(1, int(window_s * 1000)), nx=True)
         pipe.pttl(key)
 
     @translated
-    async def incr_window(self, key: str, window_s: float) -> tuple[int, float]:
+    async def incr_window(self, key: str, window_s: float, amount: int = 1) -> tuple[int, float]:
         k = self._k(key)
         async with self._redis.pipeline(transaction=True) as pipe:
-            self._queue_window(pipe, k, window_s)
+            self._queue_window(pipe, k, window_s, amount)
             count, _, pttl = await self._call(pipe.execute())
         return int(count), max(pttl, 0) / 1000

@@ -187,6 +187,15 @@ class Jobs:
         )
         return [Job.from_row(r) for r in rows]
 
+    async def latest(self, owner: str, kind: str,
+                     status: JobStatus = JobStatus.SUCCEEDED) -> Job | None:
+        """The most recently created job of ``owner`` and ``kind`` in ``status``."""
+        row = await self._db.fetchrow(
+            "SELECT * FROM jobs WHERE owner = $1 AND kind = $2 AND status = $3"
+            " ORDER BY created_at DESC LIMIT 1", owner, kind, status.value,
+        )
+        return None if row is None else Job.from_row(row)
+
     async def list(self, kind: str | None = None, limit: int = 50) -> list[Job]:
         rows = await self._db.fetch(
             "SELECT * FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1)"

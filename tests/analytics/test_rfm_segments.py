@@ -44,3 +44,23 @@ def test_kmeans_reproducible_with_seed() -> None:
     assert seg_a.k == seg_b.k and seg_a.k in range(2, 6)
     assert seg_a.silhouette == max(seg_a.silhouette_by_k.values())
     assert set(a["segment"]) <= set(SEGMENT_ORDER)
+
+
+async def test_segment_profile_in_one_query_equals_pandas(warehouse) -> None:  # type: ignore[no-untyped-def]
+    from actors.analytics.segment_profile import (
+        compute_segment_profile,
+        compute_segment_profile_pandas,
+    )
+
+    tx = small_transactions(customers=200)
+    # the same amounts in another order for two customers: equal sums must tie in m_score
+    twin = tx[tx["customer_id"] == "c001"].iloc[::-1].assign(customer_id="twin")
+    tx = pd.concat([tx, twin], ignore_index=True)
+    await import_transactions(warehouse, tx, table="t_profile")
+    as_of = pd.Timestamp("2023-12-01")
+    sql = await compute_segment_profile(warehouse, as_of, table="t_profile")
+    ref = compute_segment_profile_pandas(tx, as_of)
+    pdt.assert_frame_equal(sql, ref, check_exact=False, rtol=1e-9)
+    assert sql["customers"].sum() == tx[tx["timestamp"] < as_of]["customer_id"].nunique()
+    assert set(sql["segment"]) <= set(SEGMENT_ORDER) and len(sql) >= 3
+    assert sql["share"].sum() == pytest.approx(1.0)

@@ -79,7 +79,14 @@ class SuiteProcess:
         raise RuntimeError(f"the suite did not start in {timeout_s} s:\n{self.log_tail()}")
 
     def log_tail(self, chars: int = 4000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+        """The end of the terminal output, and of the log file Ray's output goes to."""
+        from cluster.console import LOG_NAME
+
+        tails = []
+        for path in (self.log, self.data_dir / "logs" / LOG_NAME):
+            if path.exists():
+                tails.append(f"--- {path}\n" + path.read_text(errors="replace")[-chars:])
+        return "\n".join(tails)
 
     def record(self) -> ClusterRecord:
         """The suite's cluster record (read once: it holds for the suite's whole life)."""

@@ -11,10 +11,13 @@ from actors.crypto.errors import InsufficientDataError
 from actors.crypto.metrics import (
     ForecastMetrics,
     diebold_mariano,
+    direction_vs_baseline,
     directional_accuracy,
     evaluate_forecast,
+    majority_direction,
     mase,
     skill_statement,
+    skill_verdict,
 )
 from actors.crypto.walkforward import WalkForwardConfig, fold_bounds, walk_forward
 from tests.crypto.synthetic import synthetic_candles
@@ -60,15 +63,75 @@ def test_binomial_direction_test_on_known_counts() -> None:
     assert none.calls == 0 and math.isnan(none.hit_rate) and none.p_value == 1.0
 
 
+def _scored(mase_value: float, dm_p: float, dm_stat: float = 0.0) -> ForecastMetrics:
+    return ForecastMetrics("m", 500, 0.1, 0.1, mase_value, 0.5, 500, 0.5, dm_stat, dm_p)
+
+
 def test_mase_and_skill_statement() -> None:
     actual = np.array([0.01, -0.02, 0.03])
     assert mase(actual, np.zeros(3)) == 1.0
     assert mase(actual, actual) == 0.0
     skilled = ForecastMetrics("m", 500, 0.1, 0.1, 0.9, 0.55, 500, 0.01, -3.0, 0.003)
     assert skill_statement(skilled).startswith("skill vs persistence: MASE 0.900")
-    for mase_value, p in ((0.9, 0.2), (1.1, 0.001), (1.0, 0.0)):
-        weak = ForecastMetrics("m", 500, 0.1, 0.1, mase_value, 0.5, 500, 0.5, 0.0, p)
-        assert skill_statement(weak) == "no demonstrated skill"
+    assert skill_verdict(skilled) == "skill"
+    for mase_value, p in ((0.9, 0.2), (1.1, 0.2), (1.0, 0.0)):
+        assert skill_statement(_scored(mase_value, p)) == "no demonstrated skill"
+        assert skill_verdict(_scored(mase_value, p)) == "none"
+
+
+def test_skill_needs_the_minimum_improvement() -> None:
+    """The issue's case: a drift at MASE 0.9992 with DM p < 0.01 is not skill."""
+    nil = _scored(0.9992, 0.004, -2.9)
+    assert skill_verdict(nil) == "none"
+    assert skill_statement(nil).startswith("no demonstrated skill: MASE 0.999")
+    assert "smaller than the required 2%" in skill_statement(nil)
+    assert skill_verdict(nil, min_improvement=0.0) == "skill"
+    edge = _scored(0.98, 0.001, -4.0)  # exactly the default minimum
+    assert skill_verdict(edge) == "skill"
+    assert skill_verdict(_scored(0.981, 0.001, -4.0)) == "none"
+    assert skill_verdict(edge, min_improvement=0.05) == "none"
+    with pytest.raises(ValueError):
+        skill_verdict(edge, min_improvement=1.0)
+
+
+def test_significantly_worse_than_persistence_is_said() -> None:
+    worse = _scored(1.04, 0.001, 3.5)
+    assert skill_verdict(worse) == "worse"
+    assert skill_statement(worse).startswith("significantly worse than persistence: MASE 1.040")
+    assert skill_verdict(_scored(1.04, 0.3, 1.0)) == "none"  # not significant
+
+
+def test_mcnemar_against_the_majority_direction() -> None:
+    # 100 points, 60 up; the model is right on 62, always-up on 60: b = 12, c = 10
+    actual = np.array([1.0] * 60 + [-1.0] * 40)
+    calls = np.ones(100)
+    calls[:10] = -1  # 10 up-moves called down: right only for always-up
+    calls[60:72] = -1  # 12 down-moves called down: right only for the model
+    result = direction_vs_baseline(actual, calls, np.ones(100))
+    assert (result.model_only, result.baseline_only) == (12, 10)
+    assert result.baseline_hit_rate == pytest.approx(0.6)
+    assert result.p_value == pytest.approx(stats.binomtest(12, 22, 0.5, "greater").pvalue)
+    assert result.p_value > 0.3  # 62 % vs 60 %: no evidence against always up
+    # the same 62 % looks like skill against a coin (the old test)
+    assert directional_accuracy(actual, calls).p_value < 0.05
+    always_up = direction_vs_baseline(actual, np.ones(100), np.ones(100))
+    assert always_up.p_value == 1.0 and always_up.baseline_hit_rate == pytest.approx(0.6)
+    assert majority_direction(np.array([0.1, 0.2, -0.1])) == 1.0
+    assert majority_direction(np.array([-0.1, -0.2, 0.1, np.nan])) == -1.0
+
+
+def test_evaluate_forecast_reports_the_baseline_and_a_direction_head() -> None:
+    rng = np.random.default_rng(3)
+    actual = rng.normal(0.001, 0.01, 400)
+    returns = np.full(400, 0.0005)  # the return head says up everywhere
+    head = np.where(actual > 0, 0.2, -0.2)  # a perfect direction head
+    m = evaluate_forecast("m", actual, returns, direction=head,
+                          baseline_direction=np.ones(400))
+    assert m.hit_rate == 1.0 and m.direction_vs_baseline_p_value < 1e-10
+    assert m.baseline_hit_rate == pytest.approx((actual > 0).mean())
+    plain = evaluate_forecast("m", actual, returns)  # default baseline: always up
+    assert plain.hit_rate == pytest.approx(plain.baseline_hit_rate)
+    assert plain.direction_vs_baseline_p_value == 1.0
 
 
 def test_persistence_scores_mase_one_and_no_skill() -> None:
@@ -108,6 +171,10 @@ def test_walk_forward_sanity_on_a_predictable_series() -> None:
     assert m["ridge"].mase < 0.95 and m["ridge"].dm_p_value < 0.05
     assert m["ridge"].hit_rate > 0.6 and m["ridge"].direction_p_value < 1e-6
     assert skill_statement(m["ridge"]).startswith("skill")
+    # an AR(1) with no drift: the majority direction is about a coin, and ridge beats it
+    assert 0.4 < m["ridge"].baseline_hit_rate < 0.6
+    assert m["ridge"].direction_vs_baseline_p_value < 1e-6
+    assert set(report.predictions["baseline_direction"].unique()) <= {1.0, -1.0}
 
 
 def test_walk_forward_finds_no_skill_on_a_random_walk() -> None:
@@ -117,5 +184,9 @@ def test_walk_forward_finds_no_skill_on_a_random_walk() -> None:
         {"ridge": lambda: SklearnForecaster(1)},
         WalkForwardConfig(horizon=1, initial_train=800, test_size=400),
     )
-    assert report.metrics["ridge"].mase > 0.98
-    assert skill_statement(report.metrics["ridge"]) == "no demonstrated skill"
+    ridge = report.metrics["ridge"]
+    assert ridge.mase > 0.98
+    # a learned model on noise is often significantly *worse* than persistence: said so
+    assert skill_verdict(ridge) in ("none", "worse")
+    if ridge.mase > 1 and ridge.dm_p_value < 0.05:
+        assert skill_statement(ridge).startswith("significantly worse than persistence")

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from actors.crypto.errors import InvalidHorizonError
-from actors.crypto.registry import BACKTEST_FILE, artifact_root, model_name, skill_of
+from actors.crypto.registry import (
+    BACKTEST_FILE,
+    artifact_root,
+    assess,
+    model_name,
+    skill_of,
+)
 from actors.crypto.synthetic import BANNER, synthetic_candles, write_synthetic_csv
 from config.settings import Settings
 from storage.records.jobs import Jobs, JobStatus
@@ -34,8 +40,17 @@ def test_skill_statement_from_stored_metrics() -> None:
     none = "no demonstrated skill"
     assert skill_of({"model": {**base, "mase": 0.95, "dm_p_value": 0.01}}).startswith("skill vs")
     assert skill_of({"model": {**base, "mase": 0.95, "dm_p_value": 0.2}}) == none
-    assert skill_of({"model": {**base, "mase": 1.01, "dm_p_value": 0.01}}) == none
-    assert skill_of(None) == none
+    assert skill_of({"model": {**base, "mase": 1.01, "dm_p_value": 0.01}}).startswith(
+        "significantly worse than persistence")
+    assert skill_of({"model": {**base, "mase": 1.01, "dm_p_value": 0.2}}) == none
+    # significant, but under the minimum effect size (2 % by default)
+    tiny = {"model": {**base, "mase": 0.999, "dm_p_value": 0.001}}
+    assert assess(tiny) == ("none", skill_of(tiny))
+    assert skill_of(tiny).startswith(none + ": MASE 0.999")
+    assert assess(tiny, min_improvement=0.0)[0] == "skill"
+    assert assess(None) == ("none", none)
+    # stored metrics from before the baseline fields still read
+    assert assess({"model": {**base, "mase": 0.9, "dm_p_value": 0.001}})[0] == "skill"
 
 
 def test_synthetic_csv_is_labelled_and_importable(tmp_path: Path) -> None:

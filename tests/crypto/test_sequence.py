@@ -12,7 +12,7 @@ from actors.crypto.errors import (
     InvalidHorizonError,
     UnknownSymbolError,
 )
-from actors.crypto.predictor import CryptoPredictor
+from actors.crypto.predictor import CryptoPredictor, directions
 from actors.crypto.sequence import SequenceConfig, SequenceForecaster
 from tests.crypto.synthetic import synthetic_candles
 
@@ -73,7 +73,9 @@ def test_predictor_latest_and_batch_agree_with_the_model(artifact) -> None:
     assert latest.predicted_close == pytest.approx(
         CANDLES["close"].iloc[-1] * np.exp(latest.predicted_return)
     )
-    assert latest.model_version == "7" and latest.direction in {"up", "down"}
+    assert latest.model_version == "7"
+    assert latest.direction == ("up" if latest.prob_up > 0.5 else "down")
+    assert latest.heads_agree == (latest.direction == latest.return_direction)
     other = CANDLES.iloc[-predictor.required_history - 30 : -30]
     batch = predictor.predict_batch([(window, None), (other, None)])
     assert batch[0].predicted_return == pytest.approx(latest.predicted_return, rel=1e-5)
@@ -119,3 +121,17 @@ def test_bad_model_parameters_raise_typed_errors() -> None:
         SequenceForecaster(1, symbol="")
     with pytest.raises(InsufficientDataError):
         SequenceForecaster(1, SequenceConfig(window=8)).fit(CANDLES.iloc[:100])
+
+
+def test_direction_is_the_direction_head_and_a_disagreement_is_stated() -> None:
+    # the case: the return head says up, P(up) is 47 %
+    split = directions(0.0004, 0.47)
+    assert split["direction"] == "down" and split["return_direction"] == "up"
+    assert split["heads_agree"] is False
+    assert "disagree" in split["direction_note"] and "47%" in split["direction_note"]
+    same = directions(-0.001, 0.2)
+    assert (same["direction"], same["return_direction"], same["heads_agree"]) == (
+        "down", "down", True)
+    assert "disagree" not in same["direction_note"]
+    assert directions(0.0, 0.5)["direction"] == "down"  # exactly 50 %: no call of up
+    assert directions(0.0, 0.5)["return_direction"] == "flat"

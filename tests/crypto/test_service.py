@@ -114,7 +114,8 @@ async def test_prediction_comes_from_the_current_model_with_its_skill(
     assert first["model"]["version"] == 1 and first["model"]["name"] == NAME
     assert first["as_of"] == first["data_time"] == tiny_models().history.index[-1].isoformat()
     assert first["skill"] == record.metrics["skill"]
-    assert first["skill"] == "no demonstrated skill" or first["skill"].startswith("skill vs")
+    assert first["skill_verdict"] == record.metrics["skill_verdict"]
+    assert first["skill_verdict"] in ("skill", "worse", "none")
     assert first["cached"] is False and first["synthetic_data"] is False
     second = await service.predict("BTCUSDT", "1")
     assert second["cached"] is True and second["predicted_return"] == first["predicted_return"]

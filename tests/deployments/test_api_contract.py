@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -180,13 +180,15 @@ def examples() -> dict[tuple[str, str], tuple[str, Any]]:
     return {(method, template): (path, body) for method, template, _, path, body in PROTECTED}
 
 
-def fuzz_requests(schema: Json) -> Iterator[tuple[str, str, Json, dict[str, Any]]]:
-    """(method, template, operation, request kwargs) with one number out of range each."""
+def fuzz_requests(schema: Json, values: Callable[[Json], list[Any]] = out_of_range,
+                  ) -> Iterator[tuple[str, str, Json, dict[str, Any]]]:
+    """(method, template, operation, request kwargs) with one number out of range each
+    (each of ``values(node)`` in turn)."""
     known = examples()
     for method, template, operation in operations(schema):
         path, body = known.get((method, template), (template, None))
         for where, field, node in request_numbers(schema, operation):
-            for value in out_of_range(node):
+            for value in values(node):
                 kwargs: dict[str, Any] = {"url": concrete(template, path)}
                 if where == "query":
                     kwargs["params"] = {field[0]: str(value)}
@@ -212,6 +214,32 @@ def test_out_of_range_numbers_are_4xx_in_the_error_shape(api: Api, schema: Json)
         assert 400 <= response.status_code < 500, (method, template, kwargs, response.text)
         check_error(schema, operation, response)
     assert tried >= 40  # every numeric field of the API, several values each
+
+
+def test_non_finite_numbers_are_refused_as_not_finite(api: Api, schema: Json) -> None:
+    """NaN and infinity fail every comparison, so a range check would call NaN "greater
+    than 520": the message must say the number must be finite."""
+    admin = api.bearer("admin")
+
+    def non_finite(node: Json) -> list[Any]:
+        return [float("nan"), float("inf")] if node.get("type") == "number" else []
+
+    tried = 0
+    for method, template, operation, kwargs in fuzz_requests(schema, non_finite):
+        headers = {**admin, **kwargs.pop("headers", {})}
+        response = api.client.request(method, headers=headers, **kwargs)
+        tried += 1
+        assert response.status_code == 422, (method, template, kwargs, response.text)
+        assert "finite number" in response.json()["detail"], (method, template, response.text)
+        check_error(schema, operation, response)
+    assert tried >= 20
+
+
+def test_clv_horizon_nan_says_finite(api: Api) -> None:
+    response = api.client.get("/api/v1/analytics/customers/4/clv",
+                              params={"horizon_weeks": "nan"}, headers=api.bearer("admin"))
+    assert response.status_code == 422
+    assert response.json()["detail"] == "query.horizon_weeks: Input should be a finite number"
 
 
 def test_the_attack_offset_is_a_422(api: Api, schema: Json) -> None:
@@ -274,3 +302,63 @@ def test_errors_from_every_layer_match_the_schema(api: Api, schema: Json) -> Non
         seen.add(response.status_code)
         check_error(schema, operation, response)
     assert {401, 403, 404, 405, 413, 422} <= seen
+
+
+def test_file_responses_are_documented_as_their_content_type(schema: Json) -> None:
+    """The routes answering bytes document that content type for their 200, not FastAPI's
+    default application/json (the fuzzer's content-type check found /metrics)."""
+    expected = {
+        "/metrics": "text/plain",
+        "/api/v1/ocr/documents/{document_id}/pages/{page}.png": "image/png",
+        "/api/v1/ocr/documents/{document_id}/searchable.pdf": "application/pdf",
+        "/api/v1/analytics/reports/{report_id}.html": "text/html",
+        "/api/v1/analytics/reports/{report_id}.pdf": "application/pdf",
+    }
+    for path, media in expected.items():
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]
+        assert list(content) == [media], (path, content)
+
+
+def test_echo_message_fits_in_a_url_any_proxy_forwards(api: Api, schema: Json) -> None:
+    """At most 1,000 characters: 12 kB percent-encoded in the worst case (10,000 made
+    120 kB URLs, more than HTTP clients or HAProxy take)."""
+    admin = api.bearer("admin")
+    widest = "\U0010ffff" * 1000
+    response = api.client.get("/api/v1/echo", params={"message": widest}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["echo"] == widest
+    too_long = api.client.get("/api/v1/echo", params={"message": "x" * 1001}, headers=admin)
+    assert too_long.status_code == 422
+    check_error(schema, schema["paths"]["/api/v1/echo"]["get"], too_long)
+    parameter = next(p for p in schema["paths"]["/api/v1/echo"]["get"]["parameters"]
+                     if p["name"] == "message")
+    assert parameter["schema"]["maxLength"] == 1000
+
+
+def job_count(api: Api) -> int:
+    return int(api.run(api.ctx.stores.database.fetchval, "SELECT count(*) FROM jobs"))
+
+
+@pytest.mark.parametrize("body", [
+    {"as_of": "9999-99-99"}, {"as_of": "2021-02-30"}, {"as_of": "1899-12-31"},
+    {"calibration_end": "2201-01-01"}, {"as_of": "0000-00-00"},
+])
+def test_report_dates_are_calendar_dates_checked_before_any_job(
+        api: Api, schema: Json, body: Json) -> None:
+    before = job_count(api)
+    for path in ("/api/v1/analytics/reports", "/api/v1/analytics/schedules"):
+        response = api.client.post(path, headers=api.bearer("admin"),
+                                   json={**body, "name": "weekly"})
+        assert response.status_code == 422, response.text
+        assert "date" in response.json()["detail"], response.text
+        check_error(schema, schema["paths"][path]["post"], response)
+    assert job_count(api) == before
+
+
+@pytest.mark.parametrize("as_of", ["2021-13-01", "1800-01-01", "2020-02-30"])
+def test_query_dates_are_calendar_dates(api: Api, schema: Json, as_of: str) -> None:
+    for path in ("/api/v1/analytics/segments", "/api/v1/analytics/customers/c1/segment"):
+        response = api.client.get(path, params={"as_of": as_of},
+                                  headers=api.bearer("admin"))
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["loc"] == ["query", "as_of"]

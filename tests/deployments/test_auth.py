@@ -186,3 +186,25 @@ def test_admin_cannot_lock_themselves_out(api: Api) -> None:
 
 def test_roles_are_the_four_documented() -> None:
     assert {r.value for r in Role} == {"admin", "analyst", "researcher", "viewer"}
+
+
+@pytest.mark.parametrize("token", ["\xb7\xb7\xb7", "garbage", "abc.def.ghi", "eyJ.eyJ.x",
+                                   "%%%.%%%.%%%"])
+def test_garbage_bearer_token_gets_a_plain_401_message(api: Api, token: str) -> None:
+    """A malformed token says what it is not (no base64/UTF-8/JSON decoder detail)."""
+    response = api.client.get("/api/v1/auth/me",
+                              headers={"Authorization": f"Bearer {token}".encode("latin-1")})
+    assert response.status_code == 401
+    detail = response.json()["detail"]
+    assert detail == ("invalid token: not a token issued by this server (expected the "
+                      "access_token of POST /api/v1/auth/token)")
+    for leak in ("codec", "utf-8", "padding", "segments", "0x"):
+        assert leak not in detail
+
+
+def test_expired_token_says_so(api: Api) -> None:
+    secret = api.ctx.settings.jwt_secret.get_secret_value()
+    token = jwt.encode(_claims(api, exp=time.time() - 5), secret, algorithm="HS256")
+    response = api.client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.json()["detail"] == "invalid token: the token has expired; log in again"

@@ -95,8 +95,16 @@ def test_prediction_and_backtest_routes(crypto_api: tuple[Api, CryptoService]) -
     assert body["symbol"] == SYMBOL and body["horizon"] == 1
     assert body["model"]["version"] == 1 and body["model"]["name"] == "crypto-btc-usdt-1h-h1"
     assert body["data_time"] == tiny_models().history.index[-1].isoformat()
-    assert body["skill"] == "no demonstrated skill" or body["skill"].startswith("skill vs")
+    assert body["skill"] == "no demonstrated skill" or body["skill"].startswith(
+        ("skill vs", "significantly worse", "no demonstrated skill: MASE"))
+    assert body["skill_verdict"] in ("skill", "worse", "none")
     assert math.isfinite(body["predicted_close"]) and 0 <= body["prob_up"] <= 1
+    # one direction answer (the direction head), the return head's sign beside it
+    assert body["direction"] == ("up" if body["prob_up"] > 0.5 else "down")
+    ret = body["predicted_return"]
+    assert body["return_direction"] == ("up" if ret > 0 else "down" if ret < 0 else "flat")
+    assert body["heads_agree"] == (body["direction"] == body["return_direction"])
+    assert body["direction_note"]
 
     for path, status, words in [
         (f"{C}/DOGE-USDT/prediction", 404, "unknown symbol"),
@@ -115,6 +123,7 @@ def test_prediction_and_backtest_routes(crypto_api: tuple[Api, CryptoService]) -
     assert report.status_code == 200, report.text
     backtest = report.json()
     assert backtest["model"]["version"] == 1 and backtest["skill"] == body["skill"]
+    assert backtest["skill_verdict"] == body["skill_verdict"]
     assert backtest["report"]["folds"] and backtest["report"]["metrics"]["persistence"]["mase"] == 1
 
     api.run(core.reconfigure, {"max_model_age_s": 0.001})

@@ -22,7 +22,8 @@ from actors.ocr import OcrOptions, PreprocessOptions, Strategy
 from actors.ocr.batch import PartStore, content_hash, process_file
 from tests.ocr.helpers import SENTENCES, encode, multipage, text_page
 from tests.support import REPO_ROOT
-from training.batch_ocr import BatchLockedError, BatchSourceError, _lock, list_source, run_batch
+from training.batch_ocr import BatchLockedError, _lock, run_batch
+from training.batch_sources import BatchSourceError, list_source
 
 FAST = OcrOptions(strategy=Strategy.SINGLE, preprocess=PreprocessOptions.none())
 
@@ -198,7 +199,8 @@ def test_process_files_reads_one_by_one_when_pages_are_preprocessed(
 
 
 def test_files_are_grouped_per_call_only_for_plain_runs_over_images(tmp_path: Path) -> None:
-    from training.batch_ocr import FILES_PER_CALL, _files_per_call, scan
+    from training.batch_ocr import FILES_PER_CALL, _files_per_call
+    from training.batch_sources import scan
 
     (tmp_path / "a.png").write_bytes(small_page(1))
     (tmp_path / "b.png").write_bytes(small_page(2))

@@ -48,6 +48,14 @@ async def test_lock_ttl_and_owner_only_release(cache: Any) -> None:
     assert await cache.release_lock("job", other) is True
 
 
+async def test_incr_window_by_an_amount(cache: Any) -> None:
+    """Reservations (deployments/ingress/ratelimit.py) add a block at once."""
+    count, left = await cache.incr_window("rate:block", 5.0, 10)
+    assert count == 10 and 0 < left <= 5.0
+    assert (await cache.incr_window("rate:block", 5.0, 7))[0] == 17
+    assert (await cache.incr_window("rate:block", 5.0))[0] == 18
+
+
 async def test_rate_limit_window(cache: Any) -> None:
     decisions = [await cache.hit("user-1", limit=3, window_s=1.0) for _ in range(5)]
     assert [d.allowed for d in decisions] == [True, True, True, False, False]

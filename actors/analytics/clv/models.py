@@ -126,6 +126,82 @@ class BetaGeoModel:
                 "n_customers": self.n_customers}
 
 
+# A BG/NBD fit whose dropout process collapsed: the MLE ran to the edge of the parameter
+# space (a -> 0, or b -> infinity faster than a), so the mean dropout probability after a
+# purchase, a / (a + b), is ~0 and P(alive) ~ 1 for everyone. The thresholds are far from
+# any fit with a usable dropout process (CDNOW: a = 0.79, b = 2.43, a / (a + b) = 0.25).
+# a and b both large with a sensible ratio is not degenerate: every customer has the same
+# dropout probability (the Beta is a point mass), which the model still expresses.
+A_MIN, DROPOUT_MIN = 1e-3, 1e-4
+R_MIN, R_MAX, ALPHA_MAX_UNITS = 1e-3, 1e3, 1e4
+
+
+def degenerate_bgnbd(params: dict[str, float], time_span: float) -> list[str]:
+    """Why a BG/NBD fit is degenerate (empty when it is not): parameters at a bound of the
+    (log-)parameter space or implausible; ``time_span`` is the longest T in the data."""
+    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+    out = []
+    if a < A_MIN or a / (a + b) < DROPOUT_MIN:
+        out.append(f"dropout collapsed (a={a:.3g}, b={b:.3g}, mean dropout per purchase "
+                   f"a/(a+b)={a / (a + b):.2g}): P(alive) is ~1 for every customer")
+    if not R_MIN <= r <= R_MAX:
+        out.append(f"purchase-rate shape r={r:.3g} is at a bound ({R_MIN:g}..{R_MAX:g})")
+    if alpha > ALPHA_MAX_UNITS * max(time_span, 1.0):
+        out.append(f"purchase-rate scale alpha={alpha:.3g} is implausibly large")
+    return out
+
+
+@dataclass
+class NBDModel:
+    """NBD (Ehrenberg): purchases Poisson(lambda), lambda ~ Gamma(r, alpha), no dropout.
+    The model a BG/NBD reduces to when its dropout collapses; it makes no claim about
+    P(alive) (``probability_alive`` is NaN)."""
+
+    params: dict[str, float] = field(default_factory=dict)
+    log_likelihood: float = float("nan")
+    n_customers: int = 0
+
+    @staticmethod
+    def log_likelihood_terms(params: np.ndarray, x: np.ndarray, t_obs: np.ndarray
+                             ) -> np.ndarray:
+        r, alpha = params
+        return (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+                - (r + x) * np.log(alpha + t_obs))
+
+    def fit(self, summary: pd.DataFrame) -> NBDModel:
+        x, _tx, t_obs = _arrays(summary)
+        if len(x) < 10 or (x > 0).sum() < 2:
+            raise InsufficientDataError("NBD needs at least 10 customers, 2 with repeats")
+        scale = float(np.max(t_obs)) or 1.0
+        p, _, _ = _minimize(
+            lambda lp: -float(self.log_likelihood_terms(np.exp(lp), x, t_obs / scale).sum()),
+            np.log([0.5, 1.0]))
+        r, alpha = float(p[0]), float(p[1] * scale)
+        self.params = {"r": r, "alpha": alpha}
+        self.log_likelihood = float(
+            self.log_likelihood_terms(np.array([r, alpha]), x, t_obs).sum())
+        self.n_customers = len(x)
+        return self
+
+    def conditional_expected_purchases(
+        self, t: float, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        if not self.params:
+            raise NotFittedError("NBD model is not fitted")
+        r, alpha = self.params["r"], self.params["alpha"]
+        x, big_t = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        return (r + x) / (alpha + big_t) * t
+
+    def probability_alive(
+        self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:
+        return np.full(np.shape(np.asarray(frequency)), np.nan)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"params": self.params, "log_likelihood": self.log_likelihood,
+                "n_customers": self.n_customers}
+
+
 @dataclass
 class GammaGammaModel:
     """Gamma-Gamma spend model: mean spend per transaction varies across customers,

@@ -1,4 +1,9 @@
-"""Customer lifetime value from a fitted BG/NBD + Gamma-Gamma pair."""
+"""Customer lifetime value from a fitted BG/NBD + Gamma-Gamma pair.
+
+A BG/NBD fit whose parameters are degenerate (:func:`degenerate_bgnbd`: the dropout
+process collapsed, P(alive) ~ 1 for everyone) is not used silently: the model falls back
+to the NBD (no dropout, no P(alive) claim) and keeps the reasons in ``warnings``, which
+the API and the report show."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actors.analytics.clv.models import BetaGeoModel, GammaGammaModel
+from actors.analytics.clv.models import BetaGeoModel, GammaGammaModel, NBDModel, degenerate_bgnbd
 from actors.analytics.clv.summary import calibration_summary
 from actors.analytics.errors import AnalyticsError, UnknownCustomerError
 
@@ -25,6 +30,18 @@ class CLVModel:
     bgnbd: BetaGeoModel = field(default_factory=BetaGeoModel)
     gamma_gamma: GammaGammaModel = field(default_factory=GammaGammaModel)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
+    fallback: NBDModel | None = None
+
+    @property
+    def counting_model(self) -> BetaGeoModel | NBDModel:
+        """The purchase-count model the answers use: the NBD when BG/NBD degenerated."""
+        fallback = getattr(self, "fallback", None)  # artifacts saved before it existed
+        return self.bgnbd if fallback is None else fallback
+
+    @property
+    def counting_model_name(self) -> str:
+        return "bgnbd" if getattr(self, "fallback", None) is None else "nbd"
 
     def fit(
         self, transactions: pd.DataFrame, calibration_end: datetime | pd.Timestamp | str
@@ -32,6 +49,12 @@ class CLVModel:
         self.calibration_end = str(pd.Timestamp(calibration_end).date())
         self.summary = calibration_summary(transactions, calibration_end, self.time_unit_days)
         self.bgnbd = BetaGeoModel().fit(self.summary)
+        self.warnings = degenerate_bgnbd(self.bgnbd.params, float(self.summary["T"].max()))
+        self.fallback = None
+        if self.warnings:
+            self.fallback = NBDModel().fit(self.summary)
+            self.warnings.append("degenerate BG/NBD fit: expected purchases come from the "
+                                 "NBD model (no dropout) and P(alive) is not estimated")
         self.gamma_gamma = GammaGammaModel().fit(self.summary)
         return self
 
@@ -53,7 +76,7 @@ class CLVModel:
             if unknown:
                 raise UnknownCustomerError(unknown)
             summary = summary.loc[ids]
-        return clv_table(self.bgnbd, self.gamma_gamma, summary, horizon, discount_rate,
+        return clv_table(self.counting_model, self.gamma_gamma, summary, horizon, discount_rate,
                          margin, self.time_unit_days)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,13 +84,17 @@ class CLVModel:
             "calibration_end": self.calibration_end,
             "time_unit_days": self.time_unit_days,
             "bgnbd": self.bgnbd.to_dict(),
+            "counting_model": self.counting_model_name,
+            "nbd": (None if getattr(self, "fallback", None) is None
+                    else self.counting_model.to_dict()),
+            "warnings": list(getattr(self, "warnings", [])),
             "gamma_gamma": self.gamma_gamma.to_dict(),
             "customers": len(self.summary),
         }
 
 
 def clv_table(
-    bgnbd: BetaGeoModel,
+    bgnbd: BetaGeoModel | NBDModel,
     gamma_gamma: GammaGammaModel,
     summary: pd.DataFrame,
     horizon: float = 52.0,

@@ -107,16 +107,20 @@ def _clv(data: ReportData, cfg: ReportConfig, as_of: pd.Timestamp,
     section = Section("Customer lifetime value")
     section.figures["clv_distribution"] = plots.clv_distribution(table["clv"])
     kpis.update({f"bgnbd_{k}": round(v, 6) for k, v in model.bgnbd.params.items()})
+    kpis["clv_counting_model"] = model.counting_model_name
+    if model.warnings:
+        section.tables["CLV model warnings"] = pd.DataFrame({"warning": model.warnings})
     kpis.update({f"gamma_gamma_{k}": round(v, 6) for k, v in model.gamma_gamma.params.items()})
     kpis.update({"clv_total": round(float(table["clv"].sum()), 2),
                  "clv_mean": round(float(table["clv"].mean()), 4),
-                 "p_alive_mean": round(float(table["p_alive"].mean()), 6)})
+                 "p_alive_mean": (None if table["p_alive"].isna().all()
+                                  else round(float(table["p_alive"].mean()), 6))})
     holdout_end = as_of - pd.Timedelta(days=1)
     if holdout_end > cal_end:
         summ = calibration_summary(tx, cal_end)
         actual = holdout_purchases(tx, cal_end, holdout_end, summ.index)
         weeks = (holdout_end - cal_end).days / 7.0
-        pred = model.bgnbd.conditional_expected_purchases(
+        pred = model.counting_model.conditional_expected_purchases(
             weeks, summ["frequency"], summ["recency"], summ["T"])
         kpis.update({"holdout_actual_purchases": float(actual.sum()),
                      "holdout_predicted_purchases": round(float(pred.sum()), 4),

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
-from deployments.ingress.limits import MAX_EPOCH_S, MAX_SEED
+from deployments.ingress.limits import MAX_EPOCH_S, MAX_SEED, DateText, file_response
 from deployments.ingress.roles import ANALYSTS, ANYONE
 from storage.records.jobs import job_channel
 
@@ -22,7 +22,6 @@ Analyst = Annotated[Principal, Depends(require(ANALYSTS))]
 Anyone = Annotated[Principal, Depends(require(ANYONE))]
 
 TABLE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
-DATE = r"^\d{4}-\d{2}-\d{2}$"
 REPORT_ID = Path(pattern=r"^[0-9a-f]{32}$")
 INTERVALS = {"daily": 86_400.0, "weekly": 7 * 86_400.0}
 
@@ -33,11 +32,11 @@ class ReportOptions(BaseModel):
     table: str = Field("transactions", pattern=TABLE)
     title: str = Field("Marketing analytics report", min_length=1, max_length=200)
     seed: int = Field(0, ge=0, le=MAX_SEED)
-    as_of: str | None = Field(None, pattern=DATE)
-    calibration_end: str | None = Field(None, pattern=DATE)
+    as_of: DateText | None = None
+    calibration_end: DateText | None = None
     holdout_days: int = Field(91, ge=0, le=3650)
-    clv_horizon_weeks: float = Field(52.0, gt=0, le=520)
-    discount_rate: float = Field(0.10, ge=0, lt=10)
+    clv_horizon_weeks: float = Field(52.0, allow_inf_nan=False, gt=0, le=520)
+    discount_rate: float = Field(0.10, allow_inf_nan=False, ge=0, lt=10)
     k_min: int = Field(2, ge=2, le=12)
     k_max: int = Field(6, ge=2, le=12)
 
@@ -71,7 +70,7 @@ async def list_reports(
     return await ctx.analytics.list_reports(limit, schedule_id)
 
 
-@router.get("/reports/{report_id}.html")
+@router.get("/reports/{report_id}.html", **file_response("text/html", "The report"))
 async def report_html(
     ctx: Context, _: Anyone, report_id: Annotated[str, REPORT_ID]
 ) -> Response:
@@ -82,7 +81,7 @@ async def report_html(
                                                         " style-src 'unsafe-inline'"})
 
 
-@router.get("/reports/{report_id}.pdf")
+@router.get("/reports/{report_id}.pdf", **file_response("application/pdf", "The report"))
 async def report_pdf(
     ctx: Context, _: Anyone, report_id: Annotated[str, REPORT_ID]
 ) -> Response:
@@ -94,7 +93,7 @@ async def report_pdf(
 class ScheduleRequest(ReportOptions):
     name: str = Field(min_length=1, max_length=100)
     every: str = Field("weekly", pattern="^(daily|weekly)$")
-    first_run_at: float | None = Field(None, ge=0, le=MAX_EPOCH_S,
+    first_run_at: float | None = Field(None, allow_inf_nan=False, ge=0, le=MAX_EPOCH_S,
                                         description="epoch seconds; default now")
 
 

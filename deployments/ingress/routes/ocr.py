@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
+from deployments.ingress.limits import file_response
 from deployments.ingress.roles import ANALYSTS, Role
 from storage.records.ocr import BATCH_JOB
 
@@ -87,7 +88,8 @@ async def get_document(
     return await ctx.ocr.document(document_id, viewer(principal))
 
 
-@router.get("/documents/{document_id}/pages/{page}.png")
+@router.get("/documents/{document_id}/pages/{page}.png",
+            **file_response("image/png", "The page image"))
 async def page_image(
     ctx: Context, principal: Analyst, document_id: Annotated[str, DOCUMENT_ID],
     page: Annotated[int, Path(ge=1, le=100_000)],
@@ -97,7 +99,8 @@ async def page_image(
     return Response(body, media_type="image/png", headers={"X-Content-Type-Options": "nosniff"})
 
 
-@router.get("/documents/{document_id}/searchable.pdf")
+@router.get("/documents/{document_id}/searchable.pdf",
+            **file_response("application/pdf", "The searchable PDF"))
 async def searchable_pdf(
     ctx: Context, principal: Analyst, document_id: Annotated[str, DOCUMENT_ID]
 ) -> Response:

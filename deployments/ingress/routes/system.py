@@ -15,6 +15,7 @@ from deployments.ingress.auth import Principal
 from deployments.ingress.context import IngressContext
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
+from deployments.ingress.limits import file_response
 from deployments.ingress.roles import ANYONE, Role
 
 router = APIRouter(tags=["system"])
@@ -63,7 +64,7 @@ def _metrics_token_matches(ctx: IngressContext, authorization: str | None) -> bo
         given.strip().encode(), token.get_secret_value().encode())
 
 
-@router.get("/metrics")
+@router.get("/metrics", **file_response("text/plain", "Prometheus text exposition"))
 async def metrics(
     ctx: Context,
     authorization: Annotated[str | None, Header()] = None,
@@ -88,11 +89,16 @@ async def job_status(
     return job.public()
 
 
+ECHO_MAX_CHARS = 1_000
+"""At most 12 kB once percent-encoded (4 UTF-8 bytes x 3): a URL any proxy in front of the
+suite accepts (10,000 characters made URLs of up to 120 kB, which none forward)."""
+
+
 @router.get("/api/v1/echo")
 async def echo(
     ctx: Context,
     principal: Annotated[Principal, Depends(require(ANYONE))],
-    message: Annotated[str, Query(max_length=10_000)],
+    message: Annotated[str, Query(max_length=ECHO_MAX_CHARS)],
 ) -> dict[str, Any]:
     """Round trip through the Echo deployment (read-only: nothing to audit)."""
     reply = await ctx.echo.echo(message)

@@ -87,6 +87,6 @@ async def revoke_api_key(key_id: str, ctx: Context, _: Admin) -> Response:
 @router.get("/audit")
 async def audit_log(
     ctx: Context, _: Admin, limit: int = Query(100, ge=1, le=1000), actor: str | None = None,
-    before: float | None = Query(None, ge=0, le=MAX_EPOCH_S),
+    before: float | None = Query(None, allow_inf_nan=False, ge=0, le=MAX_EPOCH_S),
 ) -> list[dict[str, Any]]:
     return await ctx.audit.recent(limit, actor, before)

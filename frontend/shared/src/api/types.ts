@@ -66,6 +66,8 @@ export interface ModelInfo {
   architecture?: string | null;
 }
 
+export type SkillVerdict = 'skill' | 'worse' | 'none';
+
 export interface CryptoPrediction {
   symbol: string;
   interval: string;
@@ -76,10 +78,19 @@ export interface CryptoPrediction {
   predicted_return: number | null;
   predicted_close: number | null;
   prob_up: number | null;
+  /** The one direction answer: 'up' when prob_up > 0.5 (the direction head). */
   direction: string;
+  /** Sign of predicted_return (the return head): 'up', 'down' or 'flat'. */
+  return_direction?: string;
+  /** Whether the return head's sign agrees with direction. */
+  heads_agree?: boolean;
+  /** What direction means, and what a disagreement of the heads means. */
+  direction_note?: string;
   model_version: string | null;
   model?: ModelInfo;
   skill?: string;
+  /** 'skill' (MASE <= 1 - minimum improvement, DM significant), 'worse' (significantly worse than persistence) or 'none'. */
+  skill_verdict?: SkillVerdict;
   synthetic_data?: boolean;
   note?: string;
   cached?: boolean;
@@ -91,6 +102,7 @@ export interface Backtest {
   horizon: number;
   model: ModelInfo;
   skill: string;
+  skill_verdict?: SkillVerdict;
   synthetic_data: boolean;
   report: Record<string, unknown>;
 }

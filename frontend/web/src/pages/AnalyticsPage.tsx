@@ -1,4 +1,5 @@
 import {
+  armillaryApi,
   can,
   cellText,
   errorMessage,
@@ -12,6 +13,7 @@ import {
   useReportsQuery,
   useSegmentsQuery,
   useTargetingMutation,
+  type JobStarted,
   type UpliftCustomer,
 } from '@armillary/shared';
 import { Alert, Box, Button, Grid, LinearProgress, Link, Stack, TextField, Typography } from '@mui/material';
@@ -24,6 +26,60 @@ import { useFetchBlob } from '../useFetchBlob';
 import { useAppSelector } from '../store';
 
 type Row = Record<string, unknown>;
+
+/** Training on one dataset (an import's dataset_id, or 'reference'): a job. */
+const trainingApi = armillaryApi.injectEndpoints({
+  endpoints: (b) => ({
+    startTraining: b.mutation<JobStarted, { dataset_id?: string; quick?: boolean }>({
+      query: (body) => ({ url: '/api/v1/analytics/training', method: 'POST', body }),
+    }),
+  }),
+});
+const { useStartTrainingMutation } = trainingApi;
+
+/** The dataset a "no model yet: train on ..." answer (HTTP 409) names, or null when the
+ * error is not that state. The API's message names the action with the dataset id:
+ * `POST /api/v1/analytics/training with {"dataset_id": "X"}`. */
+export function untrainedDataset(error: unknown): string | null {
+  if (!error || typeof error !== 'object' || (error as { status?: unknown }).status !== 409) return null;
+  const text = errorMessage(error);
+  if (!text.includes('/api/v1/analytics/training')) return null;
+  const m = /"dataset_id": "([A-Za-z_][A-Za-z0-9_]*)"/.exec(text);
+  return m ? m[1] : null;
+}
+
+/** Wherever an answer says "train on this dataset": the button that starts the training
+ * job for that dataset, then its progress; `onTrained` runs when it succeeded. */
+export function TrainAction({ error, onTrained }: { error: unknown; onTrained?: () => void }) {
+  const dataset = untrainedDataset(error);
+  const [train, started] = useStartTrainingMutation();
+  const [jobId, setJobId] = useState<string | null>(null);
+  if (!dataset && !jobId) return null;
+  return (
+    <Box sx={{ my: 1 }} data-testid="train-action">
+      {dataset && !jobId && (
+        <Button
+          variant="contained"
+          size="small"
+          disabled={started.isLoading}
+          onClick={async () => {
+            const r = await train({ dataset_id: dataset });
+            if ('data' in r && r.data) setJobId(r.data.job_id);
+          }}
+        >
+          {dataset === 'reference' ? 'Train on the reference data' : 'Train on this dataset'}
+        </Button>
+      )}
+      {dataset && !jobId && (
+        <Typography variant="caption" sx={{ ml: 1 }}>
+          dataset {dataset}
+        </Typography>
+      )}
+      <ErrorAlert error={started.error} />
+      {jobId && <JobProgress key={jobId} id={jobId} onDone={(ok) => ok && onTrained?.()} />}
+    </Box>
+  );
+}
 
 /** Poll a job until it has finished; shows its progress. */
 export function JobProgress({ id, onDone }: { id: string; onDone?: (ok: boolean) => void }) {
@@ -152,6 +208,7 @@ function CustomerLookup() {
         <Grid size={{ xs: 12, md: 6 }}>
           <Typography variant="subtitle2">Lifetime value</Typography>
           <ErrorAlert error={clvResult.error} />
+          <TrainAction key={`clv-${errorMessage(clvResult.error)}`} error={clvResult.error} onTrained={() => lookup(id)} />
           {clvResult.data && <DataTable label="customer clv" rows={fieldRows(clvResult.data)} />}
         </Grid>
       </Grid>
@@ -224,6 +281,7 @@ function Targeting() {
       </Box>
       {parseError && <Alert severity="error">{parseError}</Alert>}
       <ErrorAlert error={result.error} />
+      <TrainAction key={`uplift-${errorMessage(result.error)}`} error={result.error} />
       {data && (
         <>
           <Typography sx={{ mt: 1 }}>
@@ -254,6 +312,7 @@ function Allocation() {
         </Button>
       </Stack>
       <ErrorAlert error={result.error} />
+      <TrainAction key={`mmm-${errorMessage(result.error)}`} error={result.error} />
       {data && (
         <Box sx={{ mt: 1 }}>
           {Object.keys(split).length > 0 && <BarChart label="budget per channel" data={Object.entries(split).map(([k, v]) => ({ label: k, value: Number(v) }))} format={(v) => v.toFixed(0)} />}
