@@ -34,13 +34,15 @@ web:
 	  echo "building the web interface failed; serving the API only"; fi
 
 ## Web app (Vitest, also the shared package's tests), mobile app (Jest + React Native
-## Testing Library) and the web app's end-to-end run in headless Chromium against the suite.
+## Testing Library), then both end-to-end runs in headless Chromium against the suite (the
+## mobile one on the app's web build at phone size).
 web-test: $(STAMP)
 	cd frontend && npm ci --no-audit --no-fund
 	cd frontend && npm run build
 	cd frontend/web && npx vitest run
 	cd frontend/mobile && npx tsc -p . && npx jest --ci
 	cd frontend/web && node e2e/run.mjs
+	cd frontend/mobile && npm run export:web && node e2e/run.mjs
 
 ## Install what the tests need, start their servers, lint, type-check and run every test.
 test: $(STAMP) services lint typecheck pytest web-test

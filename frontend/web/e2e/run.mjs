@@ -3,13 +3,12 @@
 //   ARMILLARY_ENVIRONMENT=test ARMILLARY_DATA_DIR=<tmp> ARMILLARY_HTTP_PORT=<free> armillary up
 // Screenshots of each main page go to test-artifacts/web/ (repo root). With CI=true a
 // missing Chromium is a failure, otherwise the run is skipped with a message.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, startSuite } from './suite.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -33,70 +32,7 @@ if (!existsSync(join(here, '..', 'dist', 'index.html'))) fail('frontend/web/dist
 const armillary = join(repo, '.venv', 'bin', 'armillary');
 if (!existsSync(armillary)) fail(`${armillary} missing: run \`make install\``);
 
-const freePort = () =>
-  new Promise((ok, bad) => {
-    const srv = createServer();
-    srv.once('error', bad);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-
-// ------------------------------------------------------------------ the suite
-async function startSuite() {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'armillary-e2e-'));
-  const log = [];
-  const child = spawn(armillary, ['up'], {
-    cwd: repo,
-    env: { ...process.env, ARMILLARY_ENVIRONMENT: 'test', ARMILLARY_DATA_DIR: dataDir, ARMILLARY_HTTP_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const url = await new Promise((ok, bad) => {
-    const timer = setTimeout(() => bad(new Error(`suite not serving after 300 s:\n${log.join('').slice(-3000)}`)), 300_000);
-    const onData = (chunk) => {
-      const text = chunk.toString();
-      log.push(text);
-      const m = /Armillary is serving on (http:\/\/\S+)/.exec(log.join(''));
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      bad(new Error(`armillary up exited with ${code}:\n${log.join('').slice(-3000)}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((ok) => child.once('exit', ok));
-    child.kill('SIGTERM');
-    const slow = setTimeout(() => {
-      console.error('e2e: suite still running 90 s after SIGTERM; killing it');
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }, 90_000);
-    await exited;
-    clearTimeout(slow);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  return { url, stop, log };
-}
-
 // ------------------------------------------------------------------ helpers
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-];
-
 async function newPage(context, base, problems, viewport = { width: 1280, height: 900 }) {
   const page = await context.newPage();
   await page.setViewportSize(viewport);
@@ -287,7 +223,7 @@ let suite;
 let context;
 const results = [];
 try {
-  suite = await startSuite();
+  suite = await startSuite(armillary, repo);
   console.log(`e2e: suite serving on ${suite.url} after ${((Date.now() - started) / 1000).toFixed(0)} s`);
   context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS });
   for (const [name, run] of scenarios) {
