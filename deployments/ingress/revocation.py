@@ -113,18 +113,27 @@ class Revocations:
         if isinstance(key, str) and key.startswith("revoked:") and isinstance(value, str):
             self._known[key] = (value.encode(), self._clock())
 
-    async def listen(self, retry_s: float = 1.0) -> None:
-        """Apply published revocations until cancelled (re-subscribing after a failure;
-        while unsubscribed the max-age bound still holds)."""
+    async def listen(self, retry_s: float = 1.0, max_retry_s: float = 5.0) -> None:
+        """Apply published revocations until cancelled, subscribing again after a failure
+        (backing off to `max_retry_s`; one warning per outage). While unsubscribed the
+        max-age bound still holds."""
+        delay = retry_s
         while True:
             try:
                 async with self._bus.subscribe(CHANNEL) as subscription:
+                    if delay > retry_s:
+                        log.info("revocation subscription restored")
+                    delay = retry_s
                     while True:
                         message = await subscription.get(timeout_s=30.0)
                         if message is not None:
                             self.apply(message)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("revocation subscription failed; retrying", exc_info=True)
-                await asyncio.sleep(retry_s)
+            except Exception as exc:
+                if delay == retry_s:
+                    log.warning("revocation subscription lost (%s); revoked tokens are "
+                                "refused within %.3g s through the store meanwhile",
+                                exc, self.max_age_s)
+                await asyncio.sleep(delay)
+                delay = min(max_retry_s, delay * 2)
