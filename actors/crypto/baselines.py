@@ -42,10 +42,11 @@ def _since(series: pd.Series, since: pd.Timestamp | None) -> pd.Series:
     return series if since is None else series.loc[pd.Timestamp(since) :]
 
 
-class PersistenceForecaster:
-    """Random walk: the price stays where it is (zero return). The reference for MASE/DM."""
+class _ConstantForecaster:
+    """A baseline that forecasts the same log return, ``value``, everywhere; nothing to fit."""
 
-    name = "persistence"
+    name = "constant"
+    value = 0.0
 
     def __init__(self, horizon: int) -> None:
         self.horizon = validate_horizon(horizon)
@@ -59,7 +60,14 @@ class PersistenceForecaster:
         sentiment: pd.DataFrame | None = None,
         since: pd.Timestamp | None = None,
     ) -> pd.Series:
-        return _since(pd.Series(0.0, index=candles.index, name=self.name), since)
+        return _since(pd.Series(self.value, index=candles.index, name=self.name), since)
+
+
+class PersistenceForecaster(_ConstantForecaster):
+    """Random walk: the price stays where it is (zero return). The reference for MASE/DM."""
+
+    name = "persistence"
+    value = 0.0
 
 
 class DriftForecaster:
@@ -89,27 +97,14 @@ class DriftForecaster:
         return _since(pd.Series(self.drift_, index=candles.index, name=self.name), since)
 
 
-class AlwaysUpForecaster:
+class AlwaysUpForecaster(_ConstantForecaster):
     """Always up: a direction-only baseline. Its return forecast is a constant, negligible
     positive number (``1e-9``) so that it calls "up" everywhere while its MAE equals
     persistence's to about nine digits."""
 
     name = "always_up"
     EPSILON = 1e-9
-
-    def __init__(self, horizon: int) -> None:
-        self.horizon = validate_horizon(horizon)
-
-    def fit(self, candles: pd.DataFrame, sentiment: pd.DataFrame | None = None) -> Any:
-        return self
-
-    def predict(
-        self,
-        candles: pd.DataFrame,
-        sentiment: pd.DataFrame | None = None,
-        since: pd.Timestamp | None = None,
-    ) -> pd.Series:
-        return _since(pd.Series(self.EPSILON, index=candles.index, name=self.name), since)
+    value = EPSILON
 
 
 class MovingAverageForecaster:
