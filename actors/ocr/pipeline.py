@@ -299,13 +299,25 @@ def choose(variants: list[Variant]) -> Variant:
     """The variant with the best Tesseract confidence (character-weighted word confidence),
     in order; a later one must gain ``MIN_GAIN`` points and keep ``MIN_CHAR_SHARE`` of the
     characters of the current best."""
-    best = variants[0]
-    for variant in variants[1:]:
-        new, old = variant.recognition, best.recognition
-        if new is None or old is None:
-            continue
-        if new.char_count >= MIN_CHAR_SHARE * old.char_count and new.score > old.score + MIN_GAIN:
-            best = variant
+    read = [v for v in variants if v.recognition is not None]
+    if not read:
+        return variants[0]
+    index = pick([(v.recognition.score, v.recognition.char_count)  # type: ignore[union-attr]
+                  for v in read])
+    return read[index]
+
+
+def pick(candidates: list[tuple[float, int]], *, min_gain: float | None = None,
+         min_char_share: float | None = None) -> int:
+    """Index of the winner among ``(score, char_count)`` in order (the rule of
+    :func:`choose`; the thresholds default to ``MIN_GAIN`` and ``MIN_CHAR_SHARE``)."""
+    gain = MIN_GAIN if min_gain is None else min_gain
+    share = MIN_CHAR_SHARE if min_char_share is None else min_char_share
+    best = 0
+    for i, (score, chars) in enumerate(candidates[1:], 1):
+        old_score, old_chars = candidates[best]
+        if chars >= share * old_chars and score > old_score + gain:
+            best = i
     return best
 
 
