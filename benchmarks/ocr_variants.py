@@ -100,6 +100,14 @@ def stock_tesseract(path: Path) -> str:
     return result.stdout.decode("utf-8", errors="replace")
 
 
+def is_cached(job: PageJob, data_dir: Path) -> bool:
+    """Whether every variant of ``job``'s page is in the cache."""
+    cache = _Cache(page_key((data_dir / job.file).read_bytes(), job))
+    meta = cache.get("_page")
+    return meta is not None and all((cache.dir / f"{n}.json").exists()
+                                    for n in meta["variants"])
+
+
 def page_variants(job: PageJob, data_dir: Path) -> dict[str, Any]:
     """All variant records of one page (from the cache where there), plus page facts."""
     os.environ["OMP_THREAD_LIMIT"] = "1"

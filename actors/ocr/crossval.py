@@ -182,6 +182,19 @@ class KnobReport:
                 and (cv.per_page < off.per_page - 1e-12 or cv.pooled < off.pooled - 1e-12))
 
 
+    def hurts(self, scheme: str) -> bool:
+        """Whether the cross-validated choice is worse than "off" on either mean."""
+        cv, off = self.cross_validated[scheme], self.in_sample[self.off]
+        return cv.per_page > off.per_page + 1e-12 or cv.pooled > off.pooled + 1e-12
+
+    def keep(self) -> Any:
+        """The default to keep: the value chosen on all pages when choosing it helps with one
+        page held out, else "off". (With one collection held out, a step that only some
+        collections need, as receipts need CLAHE and the narrow psm, cannot be voted for by
+        the others: that column is reported, not required.)"""
+        return self.chosen_all if self.helps("page") else self.off
+
+
 def ablation(pages: Sequence[PageVariants], knob: Knob, config: Config,
              schemes: Sequence[str] = ("page", "collection"),
              objective: Objective = per_page_cer,
@@ -206,6 +219,25 @@ def ablation(pages: Sequence[PageVariants], knob: Knob, config: Config,
                       select(evaluate, ref, everything, knob, config, objective))
 
 
+def kept_defaults(pages: Sequence[PageVariants], start: Config,
+                  knobs: Sequence[Knob] = KNOBS, fixed: Sequence[str] = (),
+                  evaluate: Callable[[Config], np.ndarray] | None = None) -> Config:
+    """The defaults the rule of :meth:`KnobReport.keep` sets on ``pages``: each knob judged
+    with the others as in ``start``; the knobs in ``fixed`` keep their ``start`` value."""
+    evaluate = evaluate or _Evaluator(pages)
+    config = dict(start)
+    for knob in knobs:
+        if knob.name not in fixed:
+            config[knob.name] = ablation(pages, knob, start, evaluate=evaluate).keep()
+    return config
+
+
+def subset(evaluate: Callable[[Config], np.ndarray], index: np.ndarray
+           ) -> Callable[[Config], np.ndarray]:
+    """``evaluate`` restricted to the pages ``index`` (for nested cross-validation)."""
+    return lambda config: evaluate(config)[index]
+
+
 def tune(evaluate: Callable[[Config], np.ndarray], ref_lens: np.ndarray, train: np.ndarray,
          knobs: Sequence[Knob], start: Config, sweeps: int = 2,
          objective: Objective = per_page_cer) -> Config:
@@ -221,7 +253,8 @@ def tune(evaluate: Callable[[Config], np.ndarray], ref_lens: np.ndarray, train: 
 
 
 def neutral(knobs: Sequence[Knob] = KNOBS) -> Config:
-    """Every knob off: AUTO reads the page as given only."""
+    """Every knob off: AUTO reads the page as given (and the straightened page when skewed),
+    never skipping the variants for confidence."""
     return {k.name: k.values[0] for k in knobs}
 
 

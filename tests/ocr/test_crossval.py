@@ -96,3 +96,20 @@ def test_code_defaults_are_knob_values() -> None:
     for knob in KNOBS:
         assert config[knob.name] in knob.values, knob.name
     assert np.isfinite(config["min_gain"])
+
+
+def test_choose_no_longer_needs_ninety_percent_of_the_characters() -> None:
+    # The cross-validated default: the more confident variant wins even when it read fewer
+    # characters (the 90% rule helped in-sample only), and any gain counts.
+    from actors.ocr.models import Word
+    from actors.ocr.pipeline import Variant, choose
+    from actors.ocr.recognize import Recognition
+
+    def variant(name: str, conf: float, words: int) -> Variant:
+        rec = Recognition([Word("word", 0, 0, 10, 10, conf, 1, 1, 1)] * words, "")
+        return Variant(name, np.zeros((1, 1), np.uint8), np.eye(3), None, recognition=rec)
+
+    assert choose([variant("original", 60.0, 10), variant("clahe", 70.0, 5)]).name == "clahe"
+    assert choose([variant("original", 60.0, 10), variant("clahe", 60.5, 10)]).name == "clahe"
+    assert choose([variant("original", 60.0, 10), variant("clahe", 60.0, 10)]).name == "original"
+    assert not OcrOptions().preprocess.border_removal
