@@ -236,8 +236,10 @@ def test_faint_narrow_page_is_read_from_its_variants() -> None:
     always = OcrOptions(preprocess=PreprocessOptions(confident_score=101.0))
     variants = recognize_variants(page, always)
     names = [v.name for v in variants]
-    assert names[0] in ("original", "deskew") and {"border_removal", "clahe"} <= set(names)
-    assert all(v.psm == 6 for v in variants if v.name in ("border_removal", "clahe"))
+    # Border removal is off by default (cross-validated: benchmarks/ocr_accuracy.py).
+    assert names[0] in ("original", "deskew") and "clahe" in names
+    assert "border_removal" not in names
+    assert all(v.psm == 6 for v in variants if v.name == "clahe")
     best = choose(variants)
     assert best.recognition is not None
     assert "PAYABLE" in best.recognition.text and "19.31" in best.recognition.text
