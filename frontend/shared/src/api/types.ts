@@ -102,6 +102,10 @@ export interface Job {
   progress?: number | null;
   result?: unknown;
   error?: string | null;
+  /** A failed job: what happened, as a sentence for a person (and what to do). */
+  reason?: string;
+  /** A failed job: the recorded error behind `reason` (null when the reason says it all). */
+  detail?: string | null;
   [key: string]: unknown;
 }
 
