@@ -83,6 +83,32 @@ export interface CryptoPrediction {
   synthetic_data?: boolean;
   note?: string;
   cached?: boolean;
+  /** Optional (newer servers): whether the return and up/down heads agree, a sentence
+   * about the direction, and the skill verdict. */
+  heads_agree?: boolean;
+  direction_note?: string;
+  skill_verdict?: string;
+}
+
+export interface Candle {
+  time: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  source?: string;
+}
+
+/** `GET /api/v1/crypto/{symbol}/history`: the newest stored candles (oldest first) and the
+ * real-time predictions stored at them. */
+export interface CryptoHistory {
+  symbol: string;
+  interval: string;
+  horizon: number;
+  candles: Candle[];
+  predictions: CryptoPrediction[];
+  synthetic_data: boolean;
 }
 
 export interface Backtest {

@@ -1,14 +1,20 @@
 import {
   connectCryptoFeed,
+  errorMessage,
+  errorStatus,
+  historyLoaded,
   predictionLoaded,
+  selectUser,
   selectFeed,
   useBacktestQuery,
+  useCryptoHistoryQuery,
+  useImportCandlesMutation,
   usePredictionQuery,
   type CryptoPrediction,
   type RootState,
 } from '@armillary/shared';
-import { Alert, Box, Chip, Grid, MenuItem, Stack, TextField, Typography } from '@mui/material';
-import { useEffect, useState } from 'react';
+import { Alert, Box, Button, Chip, Grid, MenuItem, Stack, TextField, Typography } from '@mui/material';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useStore } from 'react-redux';
 import { DataTable } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -29,32 +35,131 @@ function num(x: number | null | undefined, digits = 2): string {
   return typeof x === 'number' ? x.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
 }
 
-function Latest({ p }: { p: CryptoPrediction }) {
+/** The predicted change over the horizon, from the predicted log return. */
+export function change(p: Pick<CryptoPrediction, 'predicted_return'>): string {
+  if (typeof p.predicted_return !== 'number') return '—';
+  const c = Math.expm1(p.predicted_return) * 100;
+  return `${c >= 0 ? '+' : ''}${c.toFixed(c !== 0 && Math.abs(c) < 0.1 ? 3 : 2)}%`;
+}
+
+/** Whether the return forecast and the up/down classifier point the same way (null when
+ * unknown); the server's `heads_agree` wins when it sends one. */
+export function headsAgree(p: CryptoPrediction): boolean | null {
+  if (typeof p.heads_agree === 'boolean') return p.heads_agree;
+  if (typeof p.predicted_return !== 'number' || typeof p.prob_up !== 'number') return null;
+  return p.predicted_return > 0 === p.prob_up > 0.5;
+}
+
+/** One sentence on the direction: the server's `direction_note`, else ours when the heads disagree. */
+export function directionNote(p: CryptoPrediction): string | null {
+  if (p.direction_note) return p.direction_note;
+  if (headsAgree(p) !== false) return null;
   return (
-    <Grid container spacing={2} data-testid="latest-prediction">
-      {[
-        ['Last close', num(p.last_close)],
-        [`Predicted close (+${p.horizon})`, num(p.predicted_close)],
-        ['Direction', p.direction],
-        ['P(up)', pct(p.prob_up)],
-        ['Data time', p.as_of.replace('T', ' ').slice(0, 16)],
-        ['Model', p.model ? `${p.model.name} v${p.model.version}` : (p.model_version ?? '—')],
-      ].map(([k, v]) => (
-        <Grid key={k} size={{ xs: 6, sm: 4, md: 2 }}>
-          <Typography variant="caption" color="text.secondary">
-            {k}
-          </Typography>
-          <Typography variant="subtitle1" sx={{ fontVariantNumeric: 'tabular-nums' }}>
-            {v}
-          </Typography>
-        </Grid>
-      ))}
-    </Grid>
+    `The two forecasts disagree: the return forecast says ${p.direction} (${change(p)}), ` +
+    `but the up/down classifier gives a ${pct(p.prob_up, 0)} chance of a rise. Treat the direction as uncertain.`
   );
+}
+
+export function Latest({ p }: { p: CryptoPrediction }) {
+  const note = directionNote(p);
+  return (
+    <>
+      <Grid container spacing={2} data-testid="latest-prediction">
+        {[
+          ['Last close', num(p.last_close)],
+          [`Predicted close (+${p.horizon})`, num(p.predicted_close)],
+          ['Predicted change', `${change(p)} (${p.direction})`],
+          ['Chance of a rise', pct(p.prob_up, 0)],
+          ['Data time', p.as_of.replace('T', ' ').slice(0, 16)],
+          ['Model', p.model ? `${p.model.name} v${p.model.version}` : (p.model_version ?? '—')],
+        ].map(([k, v]) => (
+          <Grid key={k} size={{ xs: 6, sm: 4, md: 2 }}>
+            <Typography variant="caption" color="text.secondary">
+              {k}
+            </Typography>
+            <Typography variant="subtitle1" sx={{ fontVariantNumeric: 'tabular-nums' }}>
+              {v}
+            </Typography>
+          </Grid>
+        ))}
+      </Grid>
+      <Typography variant="caption" color="text.secondary" display="block" sx={{ mt: 1 }}>
+        Predicted change and its direction come from the model&apos;s return forecast; the chance of a rise from its separate
+        up/down classifier.
+      </Typography>
+      {note && (
+        <Alert severity="info" sx={{ mt: 1 }} data-testid="direction-note">
+          {note}
+        </Alert>
+      )}
+    </>
+  );
+}
+
+const STAFF_ROLES = ['admin', 'analyst', 'researcher'];
+
+/** No candles stored yet: say so, and (for staff) offer the import that fixes it. */
+export function ImportCandles({ symbol, canImport, onImported }: { symbol: string; canImport: boolean; onImported: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [send, sent] = useImportCandlesMutation();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!file) return;
+    const body = new FormData();
+    body.append('file', file);
+    body.append('symbol', symbol.replace('-', '/'));
+    const r = await send(body);
+    if ('data' in r) onImported();
+  };
+  return (
+    <Alert severity="info" sx={{ mb: 2 }} data-testid="needs-candles">
+      No {symbol.replace('-', '/')} candles are stored yet, so there is no price history or prediction.{' '}
+      {canImport
+        ? 'Import an OHLCV CSV (CCXT or CryptoDataDownload layout) here, or start the suite with ../shared/data/crypto present.'
+        : 'Ask an analyst or admin to import candles.'}
+      {canImport && (
+        <Stack component="form" aria-label="import candles" direction="row" spacing={1} onSubmit={submit} sx={{ mt: 1, alignItems: 'center' }}>
+          <Button variant="outlined" size="small" component="label">
+            {file ? file.name : 'Choose CSV'}
+            <input hidden type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.target.files?.[0] ?? null)} data-testid="candles-file" />
+          </Button>
+          <Button type="submit" size="small" variant="contained" disabled={!file || sent.isLoading}>
+            Import candles
+          </Button>
+        </Stack>
+      )}
+      <ErrorAlert error={sent.error} />
+    </Alert>
+  );
+}
+
+/** Why there is no prediction yet, and what happens next (the page polls meanwhile). */
+function NoPrediction({ error }: { error: unknown }) {
+  const status = errorStatus(error);
+  if (status === 503) {
+    return (
+      <Alert severity="info" sx={{ mb: 2 }} data-testid="model-training">
+        The model is not ready yet. <ErrorText error={error} /> This page checks again every 15 seconds.
+      </Alert>
+    );
+  }
+  return <ErrorAlert error={error} title="Latest prediction" />;
+}
+
+function ErrorText({ error }: { error: unknown }) {
+  return <>{errorMessage(error)}</>;
 }
 
 function Backtest({ symbol }: { symbol: string }) {
   const bt = useBacktestQuery({ symbol });
+  const status = errorStatus(bt.error);
+  if (bt.error && (status === 404 || status === 503)) {
+    return (
+      <Typography color="text.secondary" data-testid="no-backtest">
+        No backtest yet: the walk-forward report is stored when the model is trained ({errorMessage(bt.error)}).
+      </Typography>
+    );
+  }
   if (bt.error) return <ErrorAlert error={bt.error} title="Backtest" />;
   if (!bt.data) return <Typography color="text.secondary">Loading…</Typography>;
   const report = bt.data.report as { metrics?: Record<string, Record<string, unknown>>; folds?: unknown[]; notes?: string[] };
@@ -86,8 +191,15 @@ export function CryptoPage() {
   const store = useStore<RootState>();
   const dispatch = useAppDispatch();
   const feed = useAppSelector((s) => selectFeed(s, symbol));
-  const latest = usePredictionQuery({ symbol });
+  const user = useAppSelector(selectUser);
+  const [waiting, setWaiting] = useState(false);
+  const latest = usePredictionQuery({ symbol }, { pollingInterval: waiting ? 15_000 : 0 });
+  const history = useCryptoHistoryQuery({ symbol, limit: 200 }, { pollingInterval: waiting ? 15_000 : 0 });
 
+  useEffect(() => setWaiting(!!latest.error || (!!history.data && history.data.candles.length === 0)), [latest.error, history.data]);
+  useEffect(() => {
+    if (history.data) dispatch(historyLoaded({ symbol, history: history.data }));
+  }, [history.data, symbol, dispatch]);
   useEffect(() => {
     if (latest.data) dispatch(predictionLoaded({ symbol, prediction: latest.data }));
   }, [latest.data, symbol, dispatch]);
@@ -102,8 +214,11 @@ export function CryptoPage() {
     return () => socket.stop();
   }, [symbol, client, store]);
 
-  const newest = feed.predictions.length ? feed.predictions[feed.predictions.length - 1] : null;
+  const last = feed.predictions.length ? feed.predictions[feed.predictions.length - 1] : null;
+  // a stored prediction carries no model details: take them from the fetched latest
+  const newest = last && latest.data && !last.model ? { ...latest.data, ...last, model: latest.data.model, skill: latest.data.skill, note: latest.data.note } : last;
   const skill = newest?.skill;
+  const noCandles = !!history.data && history.data.candles.length === 0 && feed.prices.length === 0;
   const t = (iso: string) => Date.parse(iso);
 
   return (
@@ -127,11 +242,22 @@ export function CryptoPage() {
           variant="outlined"
         />
         <Typography variant="caption">
-          <span data-testid="live-count">{feed.live}</span> live · {feed.predictions.length} shown
+          {feed.prices.length} candles · {feed.predictions.length} predictions · <span data-testid="live-count">{feed.live}</span> live
         </Typography>
       </Stack>
       {feed.error && feed.status !== 'open' && <Alert severity="warning" sx={{ mb: 1 }}>Live updates: {feed.error}</Alert>}
-      {latest.error && !newest && <ErrorAlert error={latest.error} title="Latest prediction" />}
+      {noCandles && (
+        <ImportCandles
+          symbol={symbol}
+          canImport={!!user && STAFF_ROLES.includes(user.role)}
+          onImported={() => {
+            void history.refetch();
+            void latest.refetch();
+          }}
+        />
+      )}
+      {latest.error && !newest && !noCandles && <NoPrediction error={latest.error} />}
+      <ErrorAlert error={history.error} title="Stored history" />
 
       {skill && (
         <Alert severity={/no demonstrated skill/i.test(skill) ? 'info' : 'success'} sx={{ mb: 2 }} data-testid="skill">
@@ -148,7 +274,7 @@ export function CryptoPage() {
         <LineChart
           label={`${symbol} close price and predicted close`}
           series={[
-            { name: 'close (live candles)', color: '#1f4e79', points: feed.prices.map((p) => ({ x: t(p.time), y: p.close })) },
+            { name: 'close (stored and live candles)', color: '#1f4e79', points: feed.prices.map((p) => ({ x: t(p.time), y: p.close })) },
             {
               name: 'predicted close',
               color: '#b5651d',
@@ -171,8 +297,8 @@ export function CryptoPage() {
             horizon: p.horizon,
             last_close: p.last_close,
             predicted_close: p.predicted_close,
-            direction: p.direction,
-            'p(up)': pct(p.prob_up),
+            'predicted change': `${change(p)} (${p.direction})`,
+            'chance of a rise': pct(p.prob_up, 0),
             model: p.model ? `v${p.model.version}` : p.model_version,
           }))}
           empty="No predictions yet"
