@@ -151,7 +151,9 @@ function ErrorText({ error }: { error: unknown }) {
 }
 
 function Backtest({ symbol }: { symbol: string }) {
-  const bt = useBacktestQuery({ symbol });
+  const [poll, setPoll] = useState(0);
+  const bt = useBacktestQuery({ symbol }, { pollingInterval: poll });
+  useEffect(() => setPoll(bt.error ? 15_000 : 0), [bt.error]); // a model in training: check again
   const status = errorStatus(bt.error);
   if (bt.error && (status === 404 || status === 503)) {
     return (
@@ -218,7 +220,9 @@ export function CryptoPage() {
   // a stored prediction carries no model details: take them from the fetched latest
   const newest = last && latest.data && !last.model ? { ...latest.data, ...last, model: latest.data.model, skill: latest.data.skill, note: latest.data.note } : last;
   const skill = newest?.skill;
-  const noCandles = !!history.data && history.data.candles.length === 0 && feed.prices.length === 0;
+  // while a model trains (503), its job may be loading the candles: say that, not "import some"
+  const training = errorStatus(latest.error) === 503;
+  const noCandles = !training && !!history.data && history.data.candles.length === 0 && feed.prices.length === 0;
   const t = (iso: string) => Date.parse(iso);
 
   return (
