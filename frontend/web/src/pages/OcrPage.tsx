@@ -181,7 +181,7 @@ function Documents({ onOpen }: { onOpen: (id: string) => void }) {
   return (
     <Section title="Recent documents" action={<Button onClick={() => void docs.refetch()}>Refresh</Button>}>
       <ErrorAlert error={docs.error} />
-      {(docs.data ?? []).length === 0 && !docs.error && <Typography color="text.secondary">No documents yet</Typography>}
+      {(docs.data ?? []).length === 0 && !docs.error && <Typography color="text.secondary">No documents yet: choose a file under “Upload a document” above and press Recognise.</Typography>}
       <List dense>
         {(docs.data ?? []).slice(0, 20).map((d) => (
           <ListItemButton key={d.id} onClick={() => onOpen(d.id)}>
