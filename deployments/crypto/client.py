@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from deployments.crypto.config import INGRESS_TTL
+from deployments.crypto.config import HISTORY_MAX_LIMIT, INGRESS_TTL
 from deployments.crypto.errors import CRYPTO_BODY_ERRORS, CRYPTO_ERRORS
 from deployments.ingress.services import ServiceClient
+
+__all__ = ["HISTORY_MAX_LIMIT", "CryptoClient", "Prediction"]
 
 
 class Prediction(NamedTuple):
@@ -28,6 +30,10 @@ class CryptoClient(ServiceClient):
 
     async def backtest(self, symbol: str, horizon: object | None = None) -> dict[str, Any]:
         return dict(await self._call("backtest", symbol, horizon))
+
+    async def history(self, symbol: str, horizon: object | None = None,
+                      limit: int = 200) -> dict[str, Any]:
+        return dict(await self._call("history", symbol, horizon, limit))
 
     async def import_candles(self, data: bytes, symbol: str | None = None,
                              interval: str | None = None,

@@ -16,6 +16,8 @@ from actors.crypto.symbols import (
 )
 from config.settings import Settings
 
+HISTORY_MAX_LIMIT = 1000
+"""Most stored candles (and predictions) one history request may ask for."""
 INGRESS_TTL = "_ingress_ttl_s"
 """Key of a prediction response that only the ingress reads (and removes): how long it may
 answer the same request with it (``ServingConfig.ingress_cache_s``)."""

@@ -47,6 +47,7 @@ from deployments.crypto.predictor import Predictor
 from deployments.crypto.realtime import FeedSubscriber
 from deployments.crypto.sentiment import SentimentIngest
 from deployments.crypto.stats import ServingStats
+from deployments.crypto.stored import StoredHistory
 from deployments.crypto.training import CryptoTraining, training_payload
 from storage.jobs import JobSystem
 from storage.jobs.tasks import ProcessTasks, TaskRunner
@@ -118,6 +119,7 @@ class CryptoService:
                                    self.stats, self._ensure_started)
         self.backtests = Backtests(self.models, config)
         self.candles = CandleImport(self.data, self.histories)
+        self.stored = StoredHistory(self.data, config)
         self.sentiment = SentimentIngest(self.data)
 
     # ------------------------------------------------------------ life cycle
@@ -231,6 +233,13 @@ class CryptoService:
         forecasts)."""
         await self._ensure_started()
         return await self.backtests.report(symbol, horizon)
+
+    async def history(self, symbol: str, horizon: object | None = None,
+                      limit: int = 200) -> dict[str, Any]:
+        """The newest ``limit`` stored candles of ``symbol`` and the real-time predictions
+        stored at them (see :class:`~deployments.crypto.stored.StoredHistory`)."""
+        await self._ensure_started()
+        return await self.stored.read(symbol, horizon, limit)
 
     async def import_candles(
         self,

@@ -21,6 +21,7 @@ from typing import Any
 from storage.database.base import Queries, Row
 from storage.eventbus.base import EventBus
 from storage.records.blobs import BlobTable
+from storage.records.job_failures import explain_failure
 
 ACTIVE = ("queued", "running")
 """Statuses of a job that has not ended."""
@@ -73,9 +74,16 @@ class Job:
         return self.status.value in ACTIVE
 
     def public(self) -> dict[str, Any]:
+        """What clients see; a failed job also carries ``reason`` (a sentence for a person)
+        and ``detail`` (the recorded error behind it, None when the reason says it all):
+        :func:`storage.records.job_failures.explain_failure`."""
         hidden = ("payload", "task_id", "worker", "lease_until")
-        return {**{k: v for k, v in self.__dict__.items() if k not in hidden},
-                "status": self.status.value}
+        out = {**{k: v for k, v in self.__dict__.items() if k not in hidden},
+               "status": self.status.value}
+        if self.status is JobStatus.FAILED:
+            failure = explain_failure(self.error or "", self.kind)
+            out["reason"], out["detail"] = failure.reason, failure.detail
+        return out
 
 
 class Jobs:

@@ -220,3 +220,48 @@ def test_websocket_receives_a_prediction_after_a_replayed_candle(
     assert message["type"] == "prediction"
     assert message["as_of"] == tiny_models().future.index[0].isoformat()
     assert message["model"]["version"] == 1 and message["symbol"] == SYMBOL
+
+
+def test_history_route_returns_stored_candles_and_predictions(
+    crypto_api: tuple[Api, CryptoService], tmp_path: Path
+) -> None:
+    api, core = crypto_api
+    viewer = api.bearer("viewer")
+    empty = api.client.get(f"{C}/BTC-USDT/history", headers=viewer)
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["candles"] == [] and empty.json()["predictions"] == []
+
+    _ready(api, core)
+    market = tmp_path / "market.csv"
+    market.write_bytes(candles_csv(tiny_models().candles))
+    feed = MarketFeed(
+        FeedConfig(path=str(market), after_stored=True, limit=2, speed=math.inf,
+                   table=core.data.table),
+        core.stores.timeseries, core.stores.warehouse, core.stores.eventbus,
+    )
+    token = api.login("viewer")["access_token"]
+    with api.client.websocket_connect(f"/api/v1/ws/crypto?symbol=btc-usdt&token={token}") as ws:
+        assert ws.receive_json()["type"] == "subscribed"
+        assert api.run(feed.run).candles == 2
+        seen = 0
+        while seen < 2:
+            seen += ws.receive_json()["type"] == "prediction"
+
+    response = api.client.get(f"{C}/btc-usdt/history?limit=50", headers=viewer)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["symbol"] == SYMBOL and body["interval"] == "1h" and body["horizon"] == 1
+    times = [c["time"] for c in body["candles"]]
+    assert len(times) == 50 and times == sorted(times)
+    assert times[-1] == tiny_models().future.index[1].isoformat()  # the replayed candles too
+    assert [p["as_of"] for p in body["predictions"]] == times[-2:]
+    for p in body["predictions"]:
+        assert 0 <= p["prob_up"] <= 1 and math.isfinite(p["predicted_close"])
+        assert p["direction"] == ("up" if p["predicted_return"] > 0 else "down")
+
+    for query, status in [("limit=0", 422), ("limit=1001", 422), ("limit=abc", 422),
+                          ("horizon=2", 422)]:
+        bad = api.client.get(f"{C}/BTC-USDT/history?{query}", headers=viewer)
+        assert bad.status_code == status, (query, bad.text)
+    assert api.client.get(f"{C}/DOGE-USDT/history", headers=viewer).status_code == 404
+    assert api.client.get(f"{C}/BTC-USDT/history").status_code == 401

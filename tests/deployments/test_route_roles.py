@@ -72,6 +72,7 @@ PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     # crypto: reads ANYONE, data ingest STAFF (analysts, researchers, admins)
     ("GET", f"{_C}/{{symbol}}/prediction", ANYONE, f"{_C}/BTC-USDT/prediction", None),
     ("GET", f"{_C}/{{symbol}}/backtest", ANYONE, f"{_C}/BTC-USDT/backtest", None),
+    ("GET", f"{_C}/{{symbol}}/history", ANYONE, f"{_C}/BTC-USDT/history", None),
     ("POST", f"{_C}/candles/import", STAFF, f"{_C}/candles/import", None),
     ("POST", f"{_C}/sentiment", STAFF, f"{_C}/sentiment",
      {"items": [{"timestamp": "2024-01-01T00:00:00Z", "symbol": "BTC/USDT", "text": "up"}]}),

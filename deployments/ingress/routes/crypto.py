@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, 
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from deployments.crypto.client import HISTORY_MAX_LIMIT
 from deployments.ingress.auth import Principal
 from deployments.ingress.context import IngressContext
 from deployments.ingress.deps import Context, require
@@ -106,6 +107,17 @@ async def backtest(
     """The walk-forward report stored when the served model was trained: folds, out-of-sample
     metrics of the model and of persistence (MAE, MASE, hit rate, Diebold-Mariano)."""
     return await ctx.crypto.backtest(symbol, horizon)
+
+
+@router.get(f"{PREFIX}/{{symbol}}/history")
+async def history(
+    symbol: str, ctx: Context, _: Anyone, horizon: Horizon = None,
+    limit: Annotated[int, Query(ge=1, le=HISTORY_MAX_LIMIT, description="newest candles")] = 200,
+) -> dict[str, Any]:
+    """The newest ``limit`` stored candles (oldest first) and the real-time predictions
+    stored at them, for a chart's first load (the WebSocket then appends); empty lists
+    when nothing is stored yet."""
+    return await ctx.crypto.history(symbol, horizon, limit)
 
 
 @router.post(f"{PREFIX}/candles/import")

@@ -10,6 +10,7 @@ export * from './live/cryptoFeed';
 export * from './store';
 export * from './auth/persist';
 export * from './present/format';
+export * from './present/crypto';
 export * from './present/ocr';
 export * from './present/analytics';
 export * from './present/nav';

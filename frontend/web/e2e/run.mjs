@@ -67,7 +67,43 @@ function expect(cond, message) {
 const ADMIN = ['admin', 'admin-dev-password'];
 const VIEWER = ['e2e-viewer', 'viewer-pass-123'];
 
+// Raw exception text a person should never see on a page.
+const RAW_ERROR = /Traceback|SystemExit|\b[A-Z][A-Za-z]+(?:Error|Exception): |<html/;
+
+// A newcomer's first visit, before anything was uploaded: every page on first load (desktop
+// size) shows content of its own, says what is missing and offers the action, and never a
+// raw exception. Screenshots: 00-first-<page>.png.
+const FIRST_LOAD = [
+  ['crypto', 'Crypto', '[data-testid="latest-prediction"], [data-testid="model-training"], [data-testid="needs-candles"]'],
+  ['ocr', 'Document OCR', 'form[aria-label="upload document"]'],
+  ['analytics', 'Analytics', 'section'],
+  ['admin', 'Administration', '[role="tab"]'],
+];
+
 const scenarios = [
+  ['newcomer', async ({ context, url, problems }) => {
+    const page = await newPage(context, url, problems);
+    await signIn(page, ...ADMIN);
+    for (const [path, heading, useful] of FIRST_LOAD) {
+      await page.goto(`${url}/${path}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor({ timeout: 20_000 });
+      await page.locator(useful).first().waitFor({ timeout: 60_000 });
+      await page.waitForLoadState('networkidle').catch(() => {});
+      await page.waitForTimeout(1500); // first answers rendered
+      const text = await page.locator('main, #root').first().innerText();
+      expect(!RAW_ERROR.test(text), `${path}: raw exception text on first load: ${RAW_ERROR.exec(text)?.[0]}`);
+      expect(text.replace(/\s+/g, ' ').length > 200, `${path}: almost nothing on the page`);
+      expect(!/Loading…/.test(text) || path === 'crypto', `${path}: still loading`);
+      await shot(page, `00-first-${path}`);
+    }
+    // the crypto page shows the stored history, not only the candles since it opened
+    await page.goto(`${url}/crypto`);
+    await page.getByRole('img', { name: /close price and predicted close/ }).waitFor({ timeout: 120_000 });
+    expect(!(await page.getByTestId('latest-prediction').count()) || (await page.getByText('Chance of a rise').count()) > 0,
+      'crypto: the chance of a rise is not labelled');
+    await page.close();
+  }],
+
   ['login', async ({ context, url, problems }) => {
     const page = await newPage(context, url, problems);
     const response = await page.goto(`${url}/`);

@@ -1,8 +1,11 @@
 import {
+  DIRECTION_SOURCES,
   SYMBOLS,
+  changeText,
+  directionNote,
   errorMessage,
   num,
-  pct,
+  riseChance,
   shortTime,
   skillTone,
   useBacktestQuery,
@@ -20,14 +23,21 @@ import { Banner, Body, Card, Chip, KeyValue, Muted, Screen, Segmented, Title } f
 const STATUS_TONE: Record<SocketStatus, Tone> = { open: 'success', connecting: 'info', reconnecting: 'warning', failed: 'error', closed: 'info', idle: 'info' };
 
 function Latest({ p }: { p: CryptoPrediction }) {
+  const note = directionNote(p);
   return (
     <View testID="latest-prediction">
       <KeyValue label="Last close" value={num(p.last_close)} />
       <KeyValue label={`Predicted close (+${p.horizon})`} value={num(p.predicted_close)} />
-      <KeyValue label="Direction" value={p.direction} />
-      <KeyValue label="P(up)" value={pct(p.prob_up)} />
+      <KeyValue label="Predicted change" value={changeText(p)} />
+      <KeyValue label="Chance of a rise" value={riseChance(p)} />
       <KeyValue label="Data time" value={shortTime(p.as_of)} />
       <KeyValue label="Model" value={p.model ? `${p.model.name} v${p.model.version}` : (p.model_version ?? '—')} />
+      <Muted>{DIRECTION_SOURCES}</Muted>
+      {note && (
+        <Banner tone="info" testID="direction-note">
+          {note}
+        </Banner>
+      )}
     </View>
   );
 }
@@ -60,15 +70,15 @@ function Backtest({ symbol }: { symbol: string }) {
   );
 }
 
-/** Live prices and predictions over the WebSocket (the shared feed), the model's skill
+/** Stored history, then live prices and predictions over the WebSocket (the shared feed), the model's skill
  * statement and its walk-forward backtest. Pull to refresh refetches the HTTP parts. */
 export function CryptoScreen() {
   const deps = useDeps();
   const online = useOnline();
   const [symbol, setSymbol] = useState(SYMBOLS[0]);
-  const { feed, latest, newest } = useCryptoFeed(symbol, { create: deps.socketFactory, pageOrigin: deps.pageOrigin });
+  const { feed, latest, history, newest } = useCryptoFeed(symbol, { create: deps.socketFactory, pageOrigin: deps.pageOrigin });
   const backtest = useBacktestQuery({ symbol });
-  const { refreshing, onRefresh } = useRefresh(latest.refetch, backtest.refetch);
+  const { refreshing, onRefresh } = useRefresh(latest.refetch, history.refetch, backtest.refetch);
 
   return (
     <Screen testID="crypto-screen" refreshing={refreshing} onRefresh={onRefresh}>
@@ -77,7 +87,7 @@ export function CryptoScreen() {
       <View style={{ flexDirection: 'row', gap: 8, alignItems: 'center', flexWrap: 'wrap' }}>
         <Chip testID="live-status" text={`live: ${online ? feed.status : 'offline'}`} tone={online ? STATUS_TONE[feed.status] : 'warning'} />
         <Muted>
-          <Muted testID="live-count">{String(feed.live)}</Muted> live · {feed.predictions.length} shown
+          {feed.prices.length} candles · {feed.predictions.length} predictions · <Muted testID="live-count">{String(feed.live)}</Muted> live
         </Muted>
       </View>
       {feed.error && feed.status !== 'open' && <Banner tone="warning">Live updates: {feed.error}</Banner>}
@@ -97,7 +107,7 @@ export function CryptoScreen() {
           <KeyValue
             key={`${p.as_of}-${p.horizon}`}
             label={`${shortTime(p.as_of)} +${p.horizon}`}
-            value={`${num(p.last_close)} → ${num(p.predicted_close)} ${p.direction} ${pct(p.prob_up)}`}
+            value={`${num(p.last_close)} → ${num(p.predicted_close)} ${changeText(p)} · rise ${riseChance(p)}`}
           />
         ))}
       </Card>

@@ -3,12 +3,14 @@ import {
   epochText,
   errorMessage,
   fieldGroups,
+  jobFailure,
   jobView,
   pageText,
   useDocumentPolling,
   useOcrBatchesQuery,
   useOcrDocumentsQuery,
   useOcrUpload,
+  type Job,
   type OcrDocument,
 } from '@armillary/shared';
 import { useState } from 'react';
@@ -103,6 +105,17 @@ function Upload({ onOpen }: { onOpen: (id: string) => void }) {
   );
 }
 
+/** Why a batch failed, as a sentence for a person; the recorded error under it. */
+function Failure({ job }: { job: Job }) {
+  const { reason, detail } = jobFailure(job);
+  return (
+    <Banner tone="error" testID="job-failure">
+      {reason}
+      {detail ? `\n${detail}` : ''}
+    </Banner>
+  );
+}
+
 /** Photo to OCR: take or choose a photo, upload it, read the text and the extracted fields;
  * recent documents and async batch jobs with their progress. Pull to refresh. */
 export function DocumentsScreen() {
@@ -139,7 +152,7 @@ export function DocumentsScreen() {
                 {j.id.slice(0, 8)} · {v.status} · {v.progress}
               </Body>
               {!v.finished && <ProgressBar label={`batch ${j.id.slice(0, 8)} progress`} fraction={v.fraction} />}
-              {j.error ? <Banner tone="error">{String(j.error)}</Banner> : null}
+              {v.failed ? <Failure job={j} /> : null}
             </View>
           );
         })}

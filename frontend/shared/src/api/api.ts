@@ -6,6 +6,7 @@ import type {
   AuditEntry,
   Backtest,
   CreatedApiKey,
+  CryptoHistory,
   CryptoPrediction,
   Job,
   JobStarted,
@@ -70,6 +71,12 @@ export const armillaryApi = createApi({
         params: horizon ? { horizon } : undefined,
       }),
     }),
+    cryptoHistory: b.query<CryptoHistory, { symbol: string; limit?: number }>({
+      query: ({ symbol, limit = 200 }) => ({ url: `/api/v1/crypto/${enc(symbol)}/history`, params: { limit } }),
+    }),
+    importCandles: b.mutation<Record<string, unknown>, FormData>({
+      query: (body) => ({ url: '/api/v1/crypto/candles/import', method: 'POST', body }),
+    }),
     backtest: b.query<Backtest, { symbol: string; horizon?: number }>({
       query: ({ symbol, horizon }) => ({
         url: `/api/v1/crypto/${enc(symbol)}/backtest`,
@@ -133,6 +140,8 @@ export const {
   useJobQuery,
   usePredictionQuery,
   useBacktestQuery,
+  useCryptoHistoryQuery,
+  useImportCandlesMutation,
   useOcrUploadMutation,
   useOcrDocumentsQuery,
   useOcrDocumentQuery,

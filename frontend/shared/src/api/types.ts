@@ -96,6 +96,27 @@ export interface CryptoPrediction {
   cached?: boolean;
 }
 
+export interface Candle {
+  time: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  source?: string;
+}
+
+/** `GET /api/v1/crypto/{symbol}/history`: the newest stored candles (oldest first) and the
+ * real-time predictions stored at them. */
+export interface CryptoHistory {
+  symbol: string;
+  interval: string;
+  horizon: number;
+  candles: Candle[];
+  predictions: CryptoPrediction[];
+  synthetic_data: boolean;
+}
+
 export interface Backtest {
   symbol: string;
   interval: string;
@@ -114,6 +135,10 @@ export interface Job {
   progress?: number | null;
   result?: unknown;
   error?: string | null;
+  /** A failed job: what happened, as a sentence for a person (and what to do). */
+  reason?: string;
+  /** A failed job: the recorded error behind `reason` (null when the reason says it all). */
+  detail?: string | null;
   [key: string]: unknown;
 }
 

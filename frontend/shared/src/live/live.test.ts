@@ -146,3 +146,37 @@ describe('reconnecting socket', () => {
     expect(h.statuses.at(-1)).toBe('closed');
   });
 });
+
+describe('stored history', () => {
+  it('fills prices and predictions on first load and keeps what is already held', async () => {
+    const { historyLoaded } = await import('./liveSlice');
+    const { type: _t, ...latest } = pred('2024-01-01T02:00:00', 102, { model: { name: 'm', version: 3 }, skill: 'no demonstrated skill' });
+    let s = reduce(empty, predictionLoaded({ symbol: 'BTC-USDT', prediction: latest }));
+    const stored = (as_of: string, close: number) => {
+      const { type: _x, ...p } = pred(as_of, close);
+      return p;
+    };
+    s = reduce(
+      s,
+      historyLoaded({
+        symbol: 'BTC-USDT',
+        history: {
+          symbol: 'BTC/USDT', interval: '1h', horizon: 1, synthetic_data: false,
+          candles: [
+            { time: '2024-01-01T00:00:00', open: 1, high: 1, low: 1, close: 100, volume: 1 },
+            { time: '2024-01-01T01:00:00', open: 1, high: 1, low: 1, close: 101, volume: 1 },
+            { time: '2024-01-01T02:00:00', open: 1, high: 1, low: 1, close: 102, volume: 1 },
+          ],
+          predictions: [stored('2024-01-01T01:00:00', 101), stored('2024-01-01T02:00:00', 102)],
+        },
+      }),
+    );
+    const feed = s.feeds['BTC-USDT'];
+    expect(feed.prices.map((p) => p.close)).toEqual([100, 101, 102]);
+    expect(feed.predictions.map((p) => p.as_of)).toEqual(['2024-01-01T01:00:00', '2024-01-01T02:00:00']);
+    expect(feed.predictions[1].model?.version).toBe(3); // the fetched latest was kept
+    expect(feed.live).toBe(0);
+    s = reduce(s, messageReceived({ symbol: 'BTC-USDT', message: pred('2024-01-01T03:00:00', 103) }));
+    expect(s.feeds['BTC-USDT'].prices.map((p) => p.close)).toEqual([100, 101, 102, 103]);
+  });
+});

@@ -1,5 +1,5 @@
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
-import type { CryptoPrediction } from '../api/types';
+import type { CryptoHistory, CryptoPrediction } from '../api/types';
 
 export type SocketStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' | 'failed';
 
@@ -77,6 +77,19 @@ export const liveSlice = createSlice({
     predictionLoaded(state, action: PayloadAction<{ symbol: string; prediction: CryptoPrediction }>) {
       addPrediction(feedOf(state, action.payload.symbol), action.payload.prediction);
     },
+    /** Stored history fetched over HTTP (first load): candle closes and the predictions made
+     * at them; a prediction already held (the fetched latest, a live one) is kept. */
+    historyLoaded(state, action: PayloadAction<{ symbol: string; history: CryptoHistory }>) {
+      const feed = feedOf(state, action.payload.symbol);
+      const { candles, predictions } = action.payload.history;
+      const prices = new Map(feed.prices.map((p) => [p.time, p]));
+      for (const c of candles) if (!prices.has(c.time)) prices.set(c.time, { time: c.time, close: c.close });
+      feed.prices = [...prices.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-MAX_POINTS);
+      const held = new Set(feed.predictions.map((p) => `${p.as_of}|${p.horizon}`));
+      for (const p of predictions) if (!held.has(`${p.as_of}|${p.horizon}`)) feed.predictions.push(p);
+      feed.predictions.sort((a, b) => (a.as_of < b.as_of ? -1 : a.as_of > b.as_of ? 1 : 0));
+      if (feed.predictions.length > MAX_POINTS) feed.predictions.splice(0, feed.predictions.length - MAX_POINTS);
+    },
     messageReceived(state, action: PayloadAction<{ symbol: string; message: CryptoSocketMessage }>) {
       const { symbol, message } = action.payload;
       const feed = feedOf(state, symbol);
@@ -97,7 +110,7 @@ export const liveSlice = createSlice({
   },
 });
 
-export const { socketStatus, messageReceived, predictionLoaded, feedCleared } = liveSlice.actions;
+export const { socketStatus, messageReceived, predictionLoaded, historyLoaded, feedCleared } = liveSlice.actions;
 
 /** One feed object for all symbols without one yet: a selector must return the same reference. */
 const NO_FEED: SymbolFeed = Object.freeze(emptyFeed()) as SymbolFeed;

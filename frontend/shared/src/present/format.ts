@@ -70,3 +70,22 @@ export function jobView(job: Job | undefined | null): JobView {
     progress: total ? `${done} / ${total}` : String(done),
   };
 }
+
+/** Why a job failed: the server's sentence for a person (`reason`) and the recorded error
+ * behind it (`detail`, null when the reason says it all). Older servers send only `error`:
+ * it is the reason then. */
+export function jobFailure(job: { reason?: unknown; detail?: unknown; error?: unknown }): { reason: string; detail: string | null } {
+  const { reason, detail, error } = job;
+  const text = typeof reason === 'string' && reason ? reason : typeof error === 'string' && error ? error : 'The job failed.';
+  return { reason: text, detail: typeof detail === 'string' && detail && detail !== text ? detail : null };
+}
+
+/** A batch job's outcome cell: 'done', its notice while it runs, or '' ; a failure is shown
+ * with `jobFailure`. */
+export function jobOutcome(job: Job): string {
+  if (job.status === 'succeeded') return 'done';
+  return job.status !== 'failed' && typeof job.notice === 'string' ? job.notice : '';
+}
+
+/** When a job was created (the API sends seconds since the epoch), or '—'. */
+export const jobStarted = (job: Job): string => epochText(job.created_at) || '—';

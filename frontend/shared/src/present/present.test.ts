@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { latestReport } from './analytics';
-import { cellText, fieldRows, jobView, pct, shortTime, skillTone } from './format';
+import { cellText, fieldRows, jobFailure, jobOutcome, jobStarted, jobView, pct, shortTime, skillTone } from './format';
 import { visibleSections } from './nav';
 import { documentSummary, fieldGroups, imageMimeType, uploadOutcome } from './ocr';
 
@@ -46,5 +46,22 @@ describe('OCR and analytics answers', () => {
   it('picks the newest report', () => {
     expect(latestReport([])).toBeNull();
     expect(latestReport([{ id: 'a', created_at: 10 }, { id: 'b', created_at: 30 }, { id: 'c', created_at: 20 }])?.id).toBe('b');
+  });
+});
+
+describe('job failures', () => {
+  it('reads the reason, with the recorded error only when it adds something', () => {
+    const reason = 'The worker was stopped (signal 15, SIGTERM) before the job finished; it was not retried.';
+    expect(jobFailure({ reason, detail: 'SystemExit: 15', error: 'SystemExit: 15' })).toEqual({ reason, detail: 'SystemExit: 15' });
+    expect(jobFailure({ reason: 'No rows.', detail: 'No rows.' })).toEqual({ reason: 'No rows.', detail: null });
+    expect(jobFailure({ error: "an old server's error" })).toEqual({ reason: "an old server's error", detail: null });
+    expect(jobFailure({})).toEqual({ reason: 'The job failed.', detail: null });
+  });
+
+  it('states a batch outcome and start time', () => {
+    expect(jobOutcome({ id: 'a', status: 'succeeded' })).toBe('done');
+    expect(jobOutcome({ id: 'a', status: 'running', notice: 'slow store' })).toBe('slow store');
+    expect(jobOutcome({ id: 'a', status: 'failed', notice: 'x' })).toBe('');
+    expect(jobStarted({ id: 'a', status: 'running' })).toBe('—');
   });
 });

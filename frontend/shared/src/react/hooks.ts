@@ -1,11 +1,23 @@
 import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import { useDispatch, useSelector, useStore } from 'react-redux';
-import { useJobQuery, useLazyCustomerClvQuery, useLazyCustomerSegmentQuery, useOcrDocumentQuery, useOcrUploadMutation, usePredictionQuery } from '../api/api';
+import {
+  useBacktestQuery,
+  useCryptoHistoryQuery,
+  useImportCandlesMutation,
+  useJobQuery,
+  useLazyCustomerClvQuery,
+  useLazyCustomerSegmentQuery,
+  useOcrDocumentQuery,
+  useOcrUploadMutation,
+  usePredictionQuery,
+} from '../api/api';
+import { errorStatus } from '../api/errors';
 import type { Client } from '../auth/client';
 import { connectCryptoFeed } from '../live/cryptoFeed';
-import { predictionLoaded, selectFeed } from '../live/liveSlice';
+import { historyLoaded, predictionLoaded, selectFeed } from '../live/liveSlice';
 import type { SocketFactory } from '../live/socket';
 import { isProcessing, uploadOutcome } from '../present/ocr';
+import { historyEmpty, pairName, withModelDetails } from '../present/crypto';
 import { jobView } from '../present/format';
 import type { AppDispatch, RootState } from '../store';
 
@@ -28,15 +40,32 @@ export interface LiveFeedOptions {
   pageOrigin?: string;
 }
 
-/** The latest prediction over HTTP plus live predictions over the WebSocket for `symbol`,
- * merged in the live slice; the socket lives as long as the component. */
+/** How often the crypto feed checks again while the model is not ready or no candles are stored. */
+export const CRYPTO_WAIT_POLL_MS = 15_000;
+
+/** How many stored candles (and the predictions at them) the feed loads on first load. */
+export const CRYPTO_HISTORY_LIMIT = 200;
+
+/** The stored history (candles and the predictions made at them) and the latest prediction
+ * over HTTP, then live predictions over the WebSocket for `symbol`, merged in the live slice;
+ * the socket lives as long as the component. While the model is not ready (an error) or no
+ * candles are stored, both HTTP parts are polled. */
 export function useCryptoFeed(symbol: string, options: LiveFeedOptions = {}) {
   const client = useClient();
   const store = useStore<RootState>();
   const dispatch = useAppDispatch();
   const feed = useAppSelector((s) => selectFeed(s, symbol));
-  const latest = usePredictionQuery({ symbol }, { refetchOnReconnect: true });
+  const [waiting, setWaiting] = useState(false);
+  const poll = { pollingInterval: waiting ? CRYPTO_WAIT_POLL_MS : 0, refetchOnReconnect: true };
+  const latest = usePredictionQuery({ symbol }, poll);
+  const history = useCryptoHistoryQuery({ symbol, limit: CRYPTO_HISTORY_LIMIT }, poll);
   const { create, pageOrigin } = options;
+
+  useEffect(() => setWaiting(!!latest.error || historyEmpty(history.data)), [latest.error, history.data]);
+
+  useEffect(() => {
+    if (history.data) dispatch(historyLoaded({ symbol, history: history.data }));
+  }, [history.data, symbol, dispatch]);
 
   useEffect(() => {
     if (latest.data) dispatch(predictionLoaded({ symbol, prediction: latest.data }));
@@ -47,8 +76,39 @@ export function useCryptoFeed(symbol: string, options: LiveFeedOptions = {}) {
     return () => socket.stop();
   }, [symbol, client, store, create, pageOrigin]);
 
-  const newest = feed.predictions.length ? feed.predictions[feed.predictions.length - 1] : null;
-  return { feed, latest, newest };
+  const last = feed.predictions.length ? feed.predictions[feed.predictions.length - 1] : null;
+  const newest = withModelDetails(last, latest.data);
+  // while a model trains (503), its job may be loading the candles: that, not "import some"
+  const training = errorStatus(latest.error) === 503;
+  const noCandles = !training && historyEmpty(history.data) && feed.prices.length === 0;
+  const refetch = () => {
+    void history.refetch();
+    void latest.refetch();
+  };
+  return { feed, latest, history, newest, training, noCandles, waiting, refetch };
+}
+
+/** Import an OHLCV CSV of candles for `symbol`; `onImported` runs when the server took it. */
+export function useCandleImport(symbol: string, onImported: () => void) {
+  const [send, result] = useImportCandlesMutation();
+  const importFile = async (file: Blob | { uri: string; name: string; type: string }) => {
+    const body = new FormData();
+    body.append('file', file as Blob);
+    body.append('symbol', pairName(symbol));
+    const r = await send(body);
+    if ('data' in r) onImported();
+  };
+  return { importFile, result };
+}
+
+/** The stored walk-forward backtest, checked again every 15 s while there is none (a model
+ * in training); `pending` when the server says there is none yet (404/503). */
+export function useBacktest(symbol: string) {
+  const [poll, setPoll] = useState(0);
+  const backtest = useBacktestQuery({ symbol }, { pollingInterval: poll });
+  useEffect(() => setPoll(backtest.error ? CRYPTO_WAIT_POLL_MS : 0), [backtest.error]);
+  const status = errorStatus(backtest.error);
+  return { backtest, pending: !!backtest.error && (status === 404 || status === 503) };
 }
 
 /** Poll a job every `intervalMs` until it has finished; `onDone` is called once. */

@@ -1,48 +1,117 @@
 import {
+  DIRECTION_SOURCES,
   SYMBOLS,
+  can,
+  changeText,
+  directionNote,
+  errorMessage,
   num,
-  pct,
+  pairName,
+  riseChance,
+  selectRole,
   shortTime,
   skillTone,
-  useBacktestQuery,
+  useBacktest,
+  useCandleImport,
   useCryptoFeed,
   type CryptoPrediction,
 } from '@armillary/shared';
-import { Alert, Box, Chip, Grid, MenuItem, Stack, TextField, Typography } from '@mui/material';
-import { useState } from 'react';
+import { Alert, Box, Button, Chip, Grid, MenuItem, Stack, TextField, Typography } from '@mui/material';
+import { useState, type FormEvent } from 'react';
 import { DataTable } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { LineChart } from '../components/LineChart';
 import { Section } from '../components/Section';
+import { useAppSelector } from '../store';
 
 const STATUS_COLOR = { open: 'success', connecting: 'info', reconnecting: 'warning', failed: 'error', closed: 'default', idle: 'default' } as const;
 
-function Latest({ p }: { p: CryptoPrediction }) {
+export function Latest({ p }: { p: CryptoPrediction }) {
+  const note = directionNote(p);
   return (
-    <Grid container spacing={2} data-testid="latest-prediction">
-      {[
-        ['Last close', num(p.last_close)],
-        [`Predicted close (+${p.horizon})`, num(p.predicted_close)],
-        ['Direction', p.direction],
-        ['P(up)', pct(p.prob_up)],
-        ['Data time', shortTime(p.as_of)],
-        ['Model', p.model ? `${p.model.name} v${p.model.version}` : (p.model_version ?? '—')],
-      ].map(([k, v]) => (
-        <Grid key={k} size={{ xs: 6, sm: 4, md: 2 }}>
-          <Typography variant="caption" color="text.secondary">
-            {k}
-          </Typography>
-          <Typography variant="subtitle1" sx={{ fontVariantNumeric: 'tabular-nums' }}>
-            {v}
-          </Typography>
-        </Grid>
-      ))}
-    </Grid>
+    <>
+      <Grid container spacing={2} data-testid="latest-prediction">
+        {[
+          ['Last close', num(p.last_close)],
+          [`Predicted close (+${p.horizon})`, num(p.predicted_close)],
+          ['Predicted change', changeText(p)],
+          ['Chance of a rise', riseChance(p)],
+          ['Data time', shortTime(p.as_of)],
+          ['Model', p.model ? `${p.model.name} v${p.model.version}` : (p.model_version ?? '—')],
+        ].map(([k, v]) => (
+          <Grid key={k} size={{ xs: 6, sm: 4, md: 2 }}>
+            <Typography variant="caption" color="text.secondary">
+              {k}
+            </Typography>
+            <Typography variant="subtitle1" sx={{ fontVariantNumeric: 'tabular-nums' }}>
+              {v}
+            </Typography>
+          </Grid>
+        ))}
+      </Grid>
+      <Typography variant="caption" color="text.secondary" display="block" sx={{ mt: 1 }}>
+        {DIRECTION_SOURCES}
+      </Typography>
+      {note && (
+        <Alert severity="info" sx={{ mt: 1 }} data-testid="direction-note">
+          {note}
+        </Alert>
+      )}
+    </>
   );
 }
 
+/** No candles stored yet: say so, and (for staff) offer the import that fixes it. */
+export function ImportCandles({ symbol, canImport, onImported }: { symbol: string; canImport: boolean; onImported: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const { importFile, result } = useCandleImport(symbol, onImported);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (file) await importFile(file);
+  };
+  return (
+    <Alert severity="info" sx={{ mb: 2 }} data-testid="needs-candles">
+      No {pairName(symbol)} candles are stored yet, so there is no price history or prediction.{' '}
+      {canImport
+        ? 'Import an OHLCV CSV (CCXT or CryptoDataDownload layout) here, or start the suite with ../shared/data/crypto present.'
+        : 'Ask an analyst or admin to import candles.'}
+      {canImport && (
+        <Stack component="form" aria-label="import candles" direction="row" spacing={1} onSubmit={submit} sx={{ mt: 1, alignItems: 'center' }}>
+          <Button variant="outlined" size="small" component="label">
+            {file ? file.name : 'Choose CSV'}
+            <input hidden type="file" accept=".csv,text/csv" onChange={(e) => setFile(e.target.files?.[0] ?? null)} data-testid="candles-file" />
+          </Button>
+          <Button type="submit" size="small" variant="contained" disabled={!file || result.isLoading}>
+            Import candles
+          </Button>
+        </Stack>
+      )}
+      <ErrorAlert error={result.error} />
+    </Alert>
+  );
+}
+
+/** Why there is no prediction yet, and what happens next (the feed polls meanwhile). */
+function NoPrediction({ error, training }: { error: unknown; training: boolean }) {
+  if (training) {
+    return (
+      <Alert severity="info" sx={{ mb: 2 }} data-testid="model-training">
+        The model is not ready yet. {errorMessage(error)} This page checks again every 15 seconds.
+      </Alert>
+    );
+  }
+  return <ErrorAlert error={error} title="Latest prediction" />;
+}
+
 function Backtest({ symbol }: { symbol: string }) {
-  const bt = useBacktestQuery({ symbol });
+  const { backtest: bt, pending } = useBacktest(symbol);
+  if (pending) {
+    return (
+      <Typography color="text.secondary" data-testid="no-backtest">
+        No backtest yet: the walk-forward report is stored when the model is trained ({errorMessage(bt.error)}).
+      </Typography>
+    );
+  }
   if (bt.error) return <ErrorAlert error={bt.error} title="Backtest" />;
   if (!bt.data) return <Typography color="text.secondary">Loading…</Typography>;
   const report = bt.data.report as { metrics?: Record<string, Record<string, unknown>>; folds?: unknown[]; notes?: string[] };
@@ -70,7 +139,8 @@ function Backtest({ symbol }: { symbol: string }) {
 
 export function CryptoPage() {
   const [symbol, setSymbol] = useState(SYMBOLS[0]);
-  const { feed, latest, newest } = useCryptoFeed(symbol, { pageOrigin: window.location.origin });
+  const { feed, latest, history, newest, training, noCandles, refetch } = useCryptoFeed(symbol, { pageOrigin: window.location.origin });
+  const role = useAppSelector(selectRole);
   const skill = newest?.skill;
   const t = (iso: string) => Date.parse(iso);
 
@@ -83,7 +153,7 @@ export function CryptoPage() {
         <TextField select size="small" label="Symbol" value={symbol} onChange={(e) => setSymbol(e.target.value)}>
           {SYMBOLS.map((s) => (
             <MenuItem key={s} value={s}>
-              {s.replace('-', '/')}
+              {pairName(s)}
             </MenuItem>
           ))}
         </TextField>
@@ -95,11 +165,13 @@ export function CryptoPage() {
           variant="outlined"
         />
         <Typography variant="caption">
-          <span data-testid="live-count">{feed.live}</span> live · {feed.predictions.length} shown
+          {feed.prices.length} candles · {feed.predictions.length} predictions · <span data-testid="live-count">{feed.live}</span> live
         </Typography>
       </Stack>
       {feed.error && feed.status !== 'open' && <Alert severity="warning" sx={{ mb: 1 }}>Live updates: {feed.error}</Alert>}
-      {latest.error && !newest && <ErrorAlert error={latest.error} title="Latest prediction" />}
+      {noCandles && <ImportCandles symbol={symbol} canImport={can.importCandles(role)} onImported={refetch} />}
+      {latest.error && !newest && !noCandles && <NoPrediction error={latest.error} training={training} />}
+      <ErrorAlert error={history.error} title="Stored history" />
 
       {skill && (
         <Alert severity={skillTone(skill)} sx={{ mb: 2 }} data-testid="skill">
@@ -112,11 +184,11 @@ export function CryptoPage() {
         </Alert>
       )}
 
-      <Section title={`Price and predictions · ${symbol.replace('-', '/')}`}>
+      <Section title={`Price and predictions · ${pairName(symbol)}`}>
         <LineChart
           label={`${symbol} close price and predicted close`}
           series={[
-            { name: 'close (live candles)', color: '#1f4e79', points: feed.prices.map((p) => ({ x: t(p.time), y: p.close })) },
+            { name: 'close (stored and live candles)', color: '#1f4e79', points: feed.prices.map((p) => ({ x: t(p.time), y: p.close })) },
             {
               name: 'predicted close',
               color: '#b5651d',
@@ -139,8 +211,8 @@ export function CryptoPage() {
             horizon: p.horizon,
             last_close: p.last_close,
             predicted_close: p.predicted_close,
-            direction: p.direction,
-            'p(up)': pct(p.prob_up),
+            'predicted change': changeText(p),
+            'chance of a rise': riseChance(p),
             model: p.model ? `v${p.model.version}` : p.model_version,
           }))}
           empty="No predictions yet"

@@ -1,12 +1,15 @@
 import {
   documentSummary,
   fieldGroups,
+  jobOutcome,
+  jobStarted,
   jobView,
   pageText,
   useDocumentPolling,
   useOcrBatchesQuery,
   useOcrDocumentsQuery,
   useOcrUpload,
+  type Job,
   type OcrDocument,
   type OcrPage as OcrPageResult,
 } from '@armillary/shared';
@@ -23,6 +26,12 @@ import {
   Stack,
   Switch,
   Tab,
+  Table,
+  TableBody,
+  TableCell,
+  TableContainer,
+  TableHead,
+  TableRow,
   Tabs,
   Typography,
 } from '@mui/material';
@@ -30,6 +39,7 @@ import { useState, type FormEvent } from 'react';
 import { AuthImage } from '../components/AuthImage';
 import { DataTable } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { JobFailure } from '../components/JobFailure';
 import { Section } from '../components/Section';
 import { JobProgress } from './AnalyticsPage';
 
@@ -171,7 +181,7 @@ function Documents({ onOpen }: { onOpen: (id: string) => void }) {
   return (
     <Section title="Recent documents" action={<Button onClick={() => void docs.refetch()}>Refresh</Button>}>
       <ErrorAlert error={docs.error} />
-      {(docs.data ?? []).length === 0 && !docs.error && <Typography color="text.secondary">No documents yet</Typography>}
+      {(docs.data ?? []).length === 0 && !docs.error && <Typography color="text.secondary">No documents yet: choose a file under “Upload a document” above and press Recognise.</Typography>}
       <List dense>
         {(docs.data ?? []).slice(0, 20).map((d) => (
           <ListItemButton key={d.id} onClick={() => onOpen(d.id)}>
@@ -186,21 +196,54 @@ function Documents({ onOpen }: { onOpen: (id: string) => void }) {
   );
 }
 
+/** Batch OCR jobs: a failure reads as a sentence, its recorded error on demand. */
+export function BatchJobs({ jobs }: { jobs: Job[] }) {
+  if (!jobs.length) {
+    return (
+      <Typography color="text.secondary">
+        No batch jobs yet. To recognise a folder of documents, run <code>armillary ocr batch SRC OUT</code>; its progress shows here.
+      </Typography>
+    );
+  }
+  return (
+    <TableContainer component={Box} sx={{ overflowX: 'auto', maxWidth: '100%' }}>
+      <Table size="small" aria-label="ocr batches">
+        <TableHead>
+          <TableRow>
+            {['id', 'started', 'status', 'pages', 'outcome'].map((c) => (
+              <TableCell key={c} sx={{ fontWeight: 600, whiteSpace: 'nowrap' }}>
+                {c}
+              </TableCell>
+            ))}
+          </TableRow>
+        </TableHead>
+        <TableBody>
+          {jobs.map((j) => (
+            <TableRow key={j.id} data-testid={`batch-${j.id}`}>
+              <TableCell sx={{ fontFamily: 'monospace' }}>{j.id.slice(0, 8)}</TableCell>
+              <TableCell sx={{ whiteSpace: 'nowrap' }}>{jobStarted(j)}</TableCell>
+              <TableCell>{j.status}</TableCell>
+              <TableCell sx={{ whiteSpace: 'nowrap' }}>{jobView(j).progress}</TableCell>
+              <TableCell sx={{ minWidth: 240 }}>
+                {j.status === 'failed' ? <JobFailure job={j} /> : jobOutcome(j)}
+              </TableCell>
+            </TableRow>
+          ))}
+        </TableBody>
+      </Table>
+    </TableContainer>
+  );
+}
+
 function Batches() {
   const batches = useOcrBatchesQuery(undefined, { pollingInterval: 3000 });
-  const rows = (batches.data ?? []).map((j) => ({
-    id: j.id.slice(0, 8),
-    status: j.status,
-    progress: jobView(j).progress,
-    error: j.error ?? '',
-  }));
   return (
     <Section title="Batch jobs">
       <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
         Started with <code>armillary ocr batch</code>; progress updates live.
       </Typography>
       <ErrorAlert error={batches.error} />
-      <DataTable label="ocr batches" rows={rows} columns={['id', 'status', 'progress', 'error']} empty="No batch jobs" />
+      {batches.data ? <BatchJobs jobs={batches.data} /> : !batches.error && <LinearProgress />}
     </Section>
   );
 }
