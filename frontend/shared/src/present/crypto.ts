@@ -50,7 +50,7 @@ export const riseChance = (p: CryptoPrediction): string => pct(p.prob_up, 0);
  * so they are taken from the fetched latest. */
 export function withModelDetails(last: CryptoPrediction | null, latest: CryptoPrediction | undefined): CryptoPrediction | null {
   if (!last || !latest || last.model) return last;
-  return { ...latest, ...last, model: latest.model, skill: latest.skill, note: latest.note };
+  return { ...latest, ...last, model: latest.model, skill: last.skill ?? latest.skill, note: last.note ?? latest.note };
 }
 
 /** Whether the stored history shows that no candles are stored for the symbol. */
