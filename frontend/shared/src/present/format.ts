@@ -33,8 +33,9 @@ export function cellText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Whether a model's skill statement claims skill ('success') or says it has none ('info'). */
-export function skillTone(skill: string): 'info' | 'success' {
+/** The tone of a model's skill statement: skill ('success'), none shown ('info'), or significantly worse than persistence ('warning'). */
+export function skillTone(skill: string): 'info' | 'success' | 'warning' {
+  if (/significantly worse/i.test(skill)) return 'warning';
   return /no demonstrated skill/i.test(skill) ? 'info' : 'success';
 }
 

@@ -12,6 +12,7 @@ describe('display helpers', () => {
     expect(cellText(0.12345678)).toBe('0.1235');
     expect(cellText({ a: 1 })).toBe('{"a":1}');
     expect(skillTone('no demonstrated skill over the naive forecast')).toBe('info');
+    expect(skillTone('significantly worse than persistence: MASE 1.040, DM p=0.0164 (n=500)')).toBe('warning');
     expect(skillTone('beats the naive forecast (DM p=0.01)')).toBe('success');
     expect(fieldRows({ a: 1, b: { c: 2 }, d: null })).toEqual([{ field: 'a', value: 1 }, { field: 'd', value: null }]);
   });
