@@ -59,7 +59,9 @@ def test_faded_receipts_are_read_with_their_date(manifest: dict[str, dict[str, s
     ours = cer(truth, result.text, case_insensitive=True)
     assert ours <= max_cer < float(row["tesseract_cer_case_insensitive"]), (ours, row)
     page = result.pages[0]
-    assert page.variant != "original" and len(page.candidates) >= 3
+    # The page as given and at least one cleanup (CLAHE; border removal is off by default
+    # since the cross-validated choice) were read, and the cleanup won.
+    assert page.variant != "original" and len(page.candidates) >= 2
     with open(shared_data("ocr", "sroie_receipts", "key_fields.csv"), newline="") as handle:
         truth_fields = next(r for r in csv.DictReader(handle) if r["id"] == receipt)
     assert result.fields["receipt"]["date"] == parse_date(truth_fields["date"])
