@@ -39,7 +39,6 @@ TAIL = 1000
 """Newest candles of the file kept out of the imported history, for the feed to replay."""
 SYNTHETIC_ROWS = 4000
 TRAIN_ROWS = 3000
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TRAINING_CHECK_S = 5.0
 
 
@@ -319,7 +318,7 @@ def _log(message: str) -> None:
 
 def shared_file(settings: Settings) -> Path:
     """Where the real candles are looked for."""
-    return (settings.shared_dir or REPO_ROOT.parent / "shared").joinpath(*SHARED_FILE)
+    return settings.shared_path.joinpath(*SHARED_FILE)
 
 
 def start(settings: Settings) -> CryptoBootstrap | None:

@@ -23,6 +23,8 @@ from config.replicas import CRYPTO, INGRESS
 # (an unknown scheme fails at start-up with the list of valid ones).
 StoreUrl = AnyUrl
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - a known default refused outside development
 DEV_ADMIN_PASSWORD = "admin-dev-password"  # noqa: S105
 
@@ -191,7 +193,7 @@ class Settings(BaseSettings):
     """Lease of a claimed report task; an unacked task is redelivered after it."""
     analytics_worker_poll_s: float = Field(5.0, gt=0)
     analytics_training_data: Path | None = None
-    """Training data folder; None: ../shared/data/marketing next to the repo."""
+    """Training data folder; None: data/marketing in ``shared_dir``."""
     analytics_task_cpus: float = Field(0.5, gt=0)
 
     # document OCR
@@ -286,6 +288,17 @@ class Settings(BaseSettings):
             allowed = ", ".join(sorted(IN_REPLICA_SERVICES))
             raise ValueError(f"only these services can run in the ingress: {allowed}")
         return ",".join(sorted(names))
+
+    @property
+    def shared_path(self) -> Path:
+        """Where the real data is looked for: ``shared_dir``, else ../shared beside the repo."""
+        return self.shared_dir or REPO_ROOT.parent / "shared"
+
+    @property
+    def marketing_data(self) -> Path:
+        """The reference marketing sets: ``analytics_training_data``, else
+        ``shared_path``/data/marketing."""
+        return self.analytics_training_data or self.shared_path / "data" / "marketing"
 
     @property
     def in_replica_services(self) -> frozenset[str]:

@@ -17,6 +17,9 @@ class AnalyticsClient(ServiceClient):
                            fmt: str | None = None) -> dict[str, Any]:
         return dict(await self._call("start_import", owner, data, filename, table, fmt))
 
+    async def start_sample_import(self, owner: str, table: str) -> dict[str, Any]:
+        return dict(await self._call("start_sample_import", owner, table))
+
     async def segments(self, table: str | None = "transactions",
                        as_of: str | None = None, owner: str | None = None,
                        dataset_id: str | None = None) -> dict[str, Any]:

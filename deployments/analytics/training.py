@@ -27,7 +27,6 @@ from typing import Any
 
 from actors.analytics.errors import BadUploadError
 from actors.analytics.training import (
-    DEFAULT_DATA,
     REFERENCE,
     Fit,
     dataset_fits,
@@ -89,7 +88,7 @@ class TrainingJobs:
                     f"no dataset {dataset_id!r}: import transactions into it first "
                     "(POST /api/v1/analytics/imports)")
             return {"quick": quick, "seed": seed, "dataset_id": dataset_id}
-        data_dir = self.settings().analytics_training_data or DEFAULT_DATA
+        data_dir = self.settings().marketing_data
         if not data_dir.is_dir():
             raise BadUploadError(
                 f"reference training data not found at {data_dir}; import your transactions "

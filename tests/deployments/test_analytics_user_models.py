@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,6 +24,7 @@ from actors.analytics.clv.value import CLVModel
 from actors.analytics.datasets import read_cdnow
 from actors.analytics.ingest import parse_transactions
 from actors.analytics.persistence import save_model
+from actors.analytics.sample import synthetic_transactions as sample_transactions
 from config.settings import Settings
 from deployments.analytics.service import AnalyticsService
 from deployments.ingress.roles import Role
@@ -41,23 +41,10 @@ CDNOW = shared_dir() / "data" / "marketing" / "rfm_clv" / "CDNOW_master.txt"
 
 def synthetic_transactions(seed: int, customers: int = 400, weeks: int = 30,
                            start: str = "2011-01-03") -> pd.DataFrame:
-    """SYNTHETIC invoices (not real data): per customer a Gamma purchase rate, a
-    geometric dropout after each purchase (BG/NBD-like), lognormal amounts."""
-    rng = np.random.default_rng(seed)
-    ids = [CUSTOMER] + [str(20000 + i) for i in range(customers - 1)]
-    rows, invoice = [], 600000
-    for cid in ids:
-        rate, drop = rng.gamma(0.8, 0.25), rng.beta(1.0, 4.0)
-        day = float(rng.uniform(0, 7 * weeks / 3))
-        while day < 7 * weeks:
-            invoice += 1
-            stamp = pd.Timestamp(start) + pd.Timedelta(days=int(day))
-            rows.append((str(invoice), str(stamp.date()), cid,
-                         round(float(rng.lognormal(3.0, 0.6)), 2)))
-            if rng.random() < drop:
-                break
-            day += float(rng.exponential(1.0 / max(rate, 1e-3))) * 7
-    return pd.DataFrame(rows, columns=["InvoiceNo", "InvoiceDate", "CustomerID", "TotalPrice"])
+    """The sample module's SYNTHETIC invoices, with CUSTOMER as the first customer."""
+    frame = sample_transactions(seed, customers, weeks, start, first_id=19999)
+    frame.loc[frame["CustomerID"] == "19999", "CustomerID"] = CUSTOMER
+    return frame
 
 
 def user_csv() -> tuple[bytes, str]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, Field, model_validator
 
+from actors.analytics.sample import SAMPLE_TABLE
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
@@ -60,6 +61,25 @@ async def import_transactions(
     if not data:
         raise ApiError(400, f"{name} is empty")
     started = await ctx.analytics.start_import(principal.id, data, name, table, fmt)
+    job_id = started.pop("job_id")
+    return {"job_id": job_id, "status": started.pop("status"), "table": table,
+            "status_url": f"/api/v1/jobs/{job_id}", "events_channel": job_channel(job_id),
+            **started}
+
+
+class SampleImport(BaseModel):
+    table: str = Field(SAMPLE_TABLE, pattern=TABLE)
+
+
+@router.post("/imports/sample", status_code=202)
+async def import_sample(ctx: Context, principal: Analyst,
+                        body: SampleImport | None = None) -> dict[str, Any]:
+    """Import sample transactions to try the analytics without data of your own: the real
+    UCI Online Retail invoices when the shared data folder is there, else SYNTHETIC ones
+    (``synthetic`` and ``source`` say which). The same import job as an upload: 202 with
+    the job id and the ``dataset_id`` (default ``sample_transactions``)."""
+    table = (body or SampleImport()).table
+    started = await ctx.analytics.start_sample_import(principal.id, table)
     job_id = started.pop("job_id")
     return {"job_id": job_id, "status": started.pop("status"), "table": table,
             "status_url": f"/api/v1/jobs/{job_id}", "events_channel": job_channel(job_id),
