@@ -173,6 +173,7 @@ def test_every_operation_conforms_and_never_5xx(suite: tuple[Api, dict[str, str]
 JOB_KINDS = {"/api/v1/analytics/training": "analytics.training",
              "/api/v1/analytics/reports": "analytics.report",
              "/api/v1/analytics/imports": "analytics.import",
+             "/api/v1/analytics/imports/sample": "analytics.import",
              "/api/v1/ocr/documents": "ocr.document"}
 
 
@@ -201,6 +202,9 @@ BAD_202_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("import: not CSV or Parquet", f"{A}/imports",
      {"files": {"file": ("t.txt", b"hello", "text/plain")}}),
     ("import: empty", f"{A}/imports", {"files": {"file": ("t.csv", b"", "text/csv")}}),
+    ("sample import: table name", f"{A}/imports/sample", {"json": {"table": "1x"}}),
+    ("sample import: the reference name", f"{A}/imports/sample",
+     {"json": {"table": "reference"}}),
     ("ocr: not a document", "/api/v1/ocr/documents?async=true",
      {"files": {"file": ("x.bin", b"just some words", "application/octet-stream")}}),
     ("ocr: psm out of range", "/api/v1/ocr/documents?async=true",

@@ -51,6 +51,7 @@ PROTECTED: list[tuple[str, str, frozenset[Role], str, Any]] = [
     ("GET", "/api/v1/audit", ADMINS, "/api/v1/audit", None),
     # analytics: writes and customer-level answers ANALYSTS, aggregates ANYONE
     ("POST", f"{_A}/imports", ANALYSTS, f"{_A}/imports", None),
+    ("POST", f"{_A}/imports/sample", ANALYSTS, f"{_A}/imports/sample", {"table": "1x"}),
     ("GET", f"{_A}/segments", ANYONE, f"{_A}/segments", None),
     ("GET", f"{_A}/customers/{{customer_id}}/segment", ANALYSTS,
      f"{_A}/customers/c1/segment", None),
