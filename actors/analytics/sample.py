@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SAMPLE_TABLE = "sample_transactions"
-"""The dataset (Warehouse table) the sample is imported into by default."""
+REAL_SAMPLE_TABLE = "sample_online_retail"
+SYNTHETIC_SAMPLE_TABLE = "synthetic_sample"
+"""The datasets (Warehouse tables) the samples are imported into by default: the name says
+which it is wherever the dataset id shows (segments, models, reports)."""
 ONLINE_RETAIL = Path("rfm_clv") / "online_retail_invoices.csv"
 """The real sample, relative to the marketing data folder."""
 
@@ -25,6 +27,8 @@ class SampleFile:
     data: bytes
     filename: str
     synthetic: bool
+    table: str
+    """The default dataset to import it into."""
     source: str
     """Where the transactions come from, in words for a person."""
 
@@ -59,9 +63,10 @@ def sample_file(marketing_data: Path | None, seed: int = 0) -> SampleFile:
     real = None if marketing_data is None else marketing_data / ONLINE_RETAIL
     if real is not None and real.is_file():
         return SampleFile(real.read_bytes(), real.name, synthetic=False,
+                          table=REAL_SAMPLE_TABLE,
                           source="UCI Online Retail invoices (real, from the shared data)")
     frame = synthetic_transactions(seed)
     return SampleFile(frame.to_csv(index=False).encode(), "synthetic_transactions.csv",
-                      synthetic=True,
+                      synthetic=True, table=SYNTHETIC_SAMPLE_TABLE,
                       source=(f"SYNTHETIC transactions ({frame['CustomerID'].nunique()} "
                               "made-up customers, generated here: no real data was found)"))

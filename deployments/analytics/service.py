@@ -34,7 +34,7 @@ from actors.analytics.errors import (
 )
 from actors.analytics.ingest import preview_upload, validate_identifier
 from actors.analytics.rfm import compute_rfm
-from actors.analytics.sample import SAMPLE_TABLE, sample_file
+from actors.analytics.sample import sample_file
 from actors.analytics.segments import KMeansSegmentation, segment_customers, segment_profiles
 from actors.analytics.training import DATASET_ROLES, REFERENCE
 from actors.analytics.uplift import hillstrom_features, targeting_list
@@ -170,13 +170,15 @@ class AnalyticsService:
         return {"job_id": job.id, "status": job.status.value, "columns": columns,
                 "dataset_id": table}
 
-    async def start_sample_import(self, owner: str, table: str = SAMPLE_TABLE
+    async def start_sample_import(self, owner: str, table: str | None = None
                                   ) -> dict[str, Any]:
         """Import the sample transactions (:mod:`actors.analytics.sample`: the real Online
         Retail invoices from the shared data when present, else a SYNTHETIC file) into
-        ``table`` through the same import job as an upload; says which it was."""
+        ``table`` (default: a name that says which) through the same import job as an
+        upload; says which it was."""
         sample = await asyncio.to_thread(sample_file, self.settings.marketing_data)
-        started = await self.start_import(owner, sample.data, sample.filename, table, "csv")
+        started = await self.start_import(owner, sample.data, sample.filename,
+                                          table or sample.table, "csv")
         return {**started, "source": sample.source, "synthetic": sample.synthetic}
 
     async def _not_queued(self, job: Job, exc: Exception) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from actors.analytics.sample import SAMPLE_TABLE, sample_file
+from actors.analytics.sample import REAL_SAMPLE_TABLE, SYNTHETIC_SAMPLE_TABLE, sample_file
 from config.settings import Settings
 from deployments.analytics.service import AnalyticsService
 from deployments.ingress.roles import Role
@@ -59,11 +59,12 @@ def test_without_shared_data_the_sample_is_synthetic_and_says_so(
     api = make_env(tmp_path / "no-shared" / "marketing")
     started = import_sample(api)
     assert started["synthetic"] is True and "SYNTHETIC" in started["source"]
-    assert started["dataset_id"] == SAMPLE_TABLE
+    assert started["dataset_id"] == SYNTHETIC_SAMPLE_TABLE
     assert started["job"]["result"]["rows_rejected"] == 0
     # the overview now answers from the sample (the caller's latest import)
     seg = api.client.get(f"{A}/segments", headers=api.bearer("analyst"))
     assert seg.status_code == 200, seg.text
+    assert seg.json()["dataset_id"] == SYNTHETIC_SAMPLE_TABLE
     assert seg.json()["customers"] == 1500
     assert sum(row["customers"] for row in seg.json()["segments"]) == 1500
     # the same file every time: seeded
@@ -74,13 +75,13 @@ def test_with_shared_data_the_sample_is_the_real_online_retail_file(
         make_env: Callable[[Path], Api]) -> None:
     marketing = shared_data("marketing")
     api = make_env(marketing)
-    started = import_sample(api, table="retail_sample")
+    started = import_sample(api)
     assert started["synthetic"] is False and "Online Retail" in started["source"]
-    assert started["dataset_id"] == "retail_sample"
+    assert started["dataset_id"] == REAL_SAMPLE_TABLE
     result = started["job"]["result"]
     assert result["rows_imported"] > 10_000, result
     seg = api.client.get(f"{A}/segments", headers=api.bearer("analyst"),
-                         params={"dataset_id": "retail_sample"})
+                         params={"dataset_id": REAL_SAMPLE_TABLE})
     assert seg.status_code == 200, seg.text
     assert seg.json()["customers"] > 1000
 
@@ -96,3 +97,5 @@ def test_sample_import_needs_an_analyst_and_a_valid_table(
     reserved = api.client.post(f"{A}/imports/sample", headers=api.bearer("analyst"),
                                json={"table": "reference"})
     assert reserved.status_code == 400 and "reference" in reserved.json()["detail"]
+    named = import_sample(api, table="try_me")
+    assert named["dataset_id"] == "try_me" and named["synthetic"] is True

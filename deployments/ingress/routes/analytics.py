@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, Field, model_validator
 
-from actors.analytics.sample import SAMPLE_TABLE
 from deployments.ingress.auth import Principal
 from deployments.ingress.deps import Context, require
 from deployments.ingress.errors import ApiError
@@ -68,7 +67,9 @@ async def import_transactions(
 
 
 class SampleImport(BaseModel):
-    table: str = Field(SAMPLE_TABLE, pattern=TABLE)
+    table: str | None = Field(None, pattern=TABLE, description=(
+        "the dataset to import into; default sample_online_retail (real) or "
+        "synthetic_sample"))
 
 
 @router.post("/imports/sample", status_code=202)
@@ -77,7 +78,7 @@ async def import_sample(ctx: Context, principal: Analyst,
     """Import sample transactions to try the analytics without data of your own: the real
     UCI Online Retail invoices when the shared data folder is there, else SYNTHETIC ones
     (``synthetic`` and ``source`` say which). The same import job as an upload: 202 with
-    the job id and the ``dataset_id`` (default ``sample_transactions``)."""
+    the job id and the ``dataset_id``."""
     table = (body or SampleImport()).table
     started = await ctx.analytics.start_sample_import(principal.id, table)
     job_id = started.pop("job_id")

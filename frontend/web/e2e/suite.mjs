@@ -17,14 +17,15 @@ export const freePort = () =>
   });
 
 // ------------------------------------------------------------------ the suite
-/** `armillary` (the venv's CLI) run from `repo`; resolves once it is serving. */
-export async function startSuite(armillary, repo) {
+/** `armillary` (the venv's CLI) run from `repo` (with `extraEnv` added to its environment);
+ * resolves once it is serving. */
+export async function startSuite(armillary, repo, extraEnv = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'armillary-e2e-'));
   const log = [];
   const child = spawn(armillary, ['up'], {
     cwd: repo,
-    env: { ...process.env, ARMILLARY_ENVIRONMENT: 'test', ARMILLARY_DATA_DIR: dataDir, ARMILLARY_HTTP_PORT: String(port) },
+    env: { ...process.env, ARMILLARY_ENVIRONMENT: 'test', ARMILLARY_DATA_DIR: dataDir, ARMILLARY_HTTP_PORT: String(port), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -18,6 +18,7 @@ import type {
   Readiness,
   Report,
   Role,
+  SampleStarted,
   Segments,
   TargetingRequest,
   User,
@@ -100,13 +101,19 @@ export const armillaryApi = createApi({
     importTransactions: b.mutation<JobStarted, FormData>({
       query: (body) => ({ url: '/api/v1/analytics/imports', method: 'POST', body }),
     }),
-    segments: b.query<Segments, { table?: string }>({
-      query: ({ table = 'transactions' }) => ({ url: '/api/v1/analytics/segments', params: { table } }),
+    /** Sample transactions to try the analytics with: the real Online Retail invoices
+     * where the suite has the shared data, else synthetic ones (`synthetic`, `source`). */
+    importSample: b.mutation<SampleStarted, { table?: string } | void>({
+      query: (body) => ({ url: '/api/v1/analytics/imports/sample', method: 'POST', body: body ?? {} }),
     }),
-    customerSegment: b.query<Record<string, unknown>, { id: string; table?: string }>({
-      query: ({ id, table = 'transactions' }) => ({
+    // no dataset_id: the caller's latest import (else the `transactions` table)
+    segments: b.query<Segments, { dataset_id?: string }>({
+      query: ({ dataset_id }) => ({ url: '/api/v1/analytics/segments', params: dataset_id ? { dataset_id } : undefined }),
+    }),
+    customerSegment: b.query<Record<string, unknown>, { id: string; dataset_id?: string }>({
+      query: ({ id, dataset_id }) => ({
         url: `/api/v1/analytics/customers/${enc(id)}/segment`,
-        params: { table },
+        params: dataset_id ? { dataset_id } : undefined,
       }),
     }),
     customerClv: b.query<Record<string, unknown>, { id: string }>({
@@ -147,6 +154,7 @@ export const {
   useOcrDocumentQuery,
   useOcrBatchesQuery,
   useImportTransactionsMutation,
+  useImportSampleMutation,
   useSegmentsQuery,
   useLazyCustomerSegmentQuery,
   useLazyCustomerClvQuery,

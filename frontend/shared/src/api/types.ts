@@ -150,6 +150,13 @@ export interface JobStarted {
   [key: string]: unknown;
 }
 
+export interface SampleStarted extends JobStarted {
+  dataset_id: string;
+  /** Where the sample's transactions come from, in words. */
+  source: string;
+  synthetic: boolean;
+}
+
 export interface Segments {
   [key: string]: unknown;
 }

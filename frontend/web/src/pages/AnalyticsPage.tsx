@@ -8,6 +8,7 @@ import {
   useAllocationMutation,
   useCreateReportMutation,
   useCustomerLookup,
+  useImportSampleMutation,
   useImportTransactionsMutation,
   useJobPolling,
   useReportsQuery,
@@ -50,8 +51,8 @@ export function untrainedDataset(error: unknown): string | null {
 
 /** Wherever an answer says "train on this dataset": the button that starts the training
  * job for that dataset, then its progress; `onTrained` runs when it succeeded. */
-export function TrainAction({ error, onTrained }: { error: unknown; onTrained?: () => void }) {
-  const dataset = untrainedDataset(error);
+export function TrainAction({ error, dataset: given, onTrained }: { error?: unknown; dataset?: string; onTrained?: () => void }) {
+  const dataset = given ?? untrainedDataset(error);
   const [train, started] = useStartTrainingMutation();
   const [jobId, setJobId] = useState<string | null>(null);
   if (!dataset && !jobId) return null;
@@ -136,25 +137,82 @@ function Upload({ onImported }: { onImported: () => void }) {
   );
 }
 
-function Segments({ refresh }: { refresh: number }) {
+/** "No data at hand": imports the sample transactions (real Online Retail where the suite
+ * has the shared data, else synthetic, and says which), then offers training on them. */
+export function SampleData({ onImported, onStarted }: { onImported: () => void; onStarted?: () => void }) {
+  const [start, started] = useImportSampleMutation();
+  const [ready, setReady] = useState(false);
+  const sample = started.data;
+  return (
+    <Box sx={{ mt: 1 }} data-testid="sample-data">
+      {!sample && (
+        <Button
+          variant="contained"
+          size="small"
+          disabled={started.isLoading}
+          onClick={() => {
+            onStarted?.();
+            void start();
+          }}
+        >
+          Load sample data
+        </Button>
+      )}
+      <ErrorAlert error={started.error} />
+      {sample && (
+        <>
+          <Typography variant="body2" data-testid="sample-source">
+            Importing {sample.source} into dataset <b>{sample.dataset_id}</b>.
+          </Typography>
+          {sample.synthetic && (
+            <Alert severity="warning" sx={{ my: 1 }}>
+              Synthetic data: made-up customers for trying the page, not real results. Upload your own transactions above for real ones.
+            </Alert>
+          )}
+          <JobProgress
+            id={sample.job_id}
+            onDone={(ok) => {
+              if (!ok) return;
+              setReady(true);
+              onImported();
+            }}
+          />
+          {ready && <TrainAction dataset={sample.dataset_id} />}
+        </>
+      )}
+    </Box>
+  );
+}
+
+function Segments({ refresh, analyst, onImported }: { refresh: number; analyst: boolean; onImported: () => void }) {
   const seg = useSegmentsQuery({});
   const { refetch } = seg;
+  // the sample panel stays once started (its progress, then "Train on this dataset")
+  const [sampling, setSampling] = useState(false);
+  const empty = (seg.error as { status?: unknown } | undefined)?.status === 404;
   useEffect(() => {
     if (refresh > 0) void refetch();
   }, [refresh, refetch]);
-  const data = seg.data as { customers?: number; as_of?: string; kmeans?: { k: number; silhouette: number }; segments?: Row[]; clusters?: Row[] } | undefined;
+  const data = seg.data as { dataset_id?: string; customers?: number; as_of?: string; kmeans?: { k: number; silhouette: number }; segments?: Row[]; clusters?: Row[] } | undefined;
   const rows = data?.segments ?? [];
   return (
     <Section title="Segment overview" action={<Button onClick={() => void refetch()}>Refresh</Button>}>
       {seg.error && (
         <Alert severity="info" role="status">
           {errorMessage(seg.error)}
+          {analyst && empty && (
+            <>
+              {' '}
+              Upload your transactions above, or try the page with sample data:
+            </>
+          )}
         </Alert>
       )}
+      {analyst && (empty || sampling) && <SampleData onStarted={() => setSampling(true)} onImported={onImported} />}
       {data && (
         <>
           <Typography variant="body2" sx={{ mb: 1 }} data-testid="segment-summary">
-            {data.customers} customers as of {data.as_of}; KMeans k = {data.kmeans?.k} (silhouette {cellText(data.kmeans?.silhouette)})
+            Dataset {data.dataset_id}: {data.customers} customers as of {data.as_of}; KMeans k = {data.kmeans?.k} (silhouette {cellText(data.kmeans?.silhouette)})
           </Typography>
           <Grid container spacing={2}>
             <Grid size={{ xs: 12, md: 6 }}>
@@ -394,7 +452,7 @@ export function AnalyticsPage() {
         Analytics
       </Typography>
       {analyst && <Upload onImported={() => setImported((n) => n + 1)} />}
-      <Segments refresh={imported} />
+      <Segments refresh={imported} analyst={analyst} onImported={() => setImported((n) => n + 1)} />
       {analyst && <CustomerLookup />}
       {analyst && <Targeting />}
       {analyst && <Allocation />}
