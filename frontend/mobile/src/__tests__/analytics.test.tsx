@@ -40,6 +40,37 @@ describe('analytics screen', () => {
     expect(await screen.findByText('No reports yet')).toBeOnTheScreen();
   });
 
+  it('offers sample data in the empty state, says it is synthetic, then shows it', async () => {
+    let imported = false;
+    const posted: string[] = [];
+    await renderApp({
+      role: 'analyst',
+      routes: {
+        'GET /api/v1/analytics/segments': () =>
+          imported ? { ...segments, dataset_id: 'synthetic_sample' } : { status: 404, body: { detail: "no transactions imported into 'transactions' yet" } },
+        'GET /api/v1/analytics/reports': [],
+        'POST /api/v1/analytics/imports/sample': () => {
+          posted.push('sample');
+          return {
+            status: 202,
+            body: { job_id: 'sample-job-1', status: 'queued', dataset_id: 'synthetic_sample', synthetic: true, source: 'SYNTHETIC transactions (1500 made-up customers)', status_url: '', events_channel: '' },
+          };
+        },
+        'GET /api/v1/jobs/sample-job-1': () => {
+          imported = true;
+          return { id: 'sample-job-1', status: 'succeeded', done: 1, total: 1 };
+        },
+      },
+    });
+    await openAnalytics();
+    expect(await screen.findByText(/try the app with sample data/)).toBeOnTheScreen();
+    await fireEvent.press(screen.getByRole('button', { name: 'Load sample data' }));
+    expect(await screen.findByTestId('sample-source')).toHaveTextContent(/SYNTHETIC transactions/);
+    expect(screen.getByText(/Synthetic data: made-up customers/)).toBeOnTheScreen();
+    expect(await screen.findByTestId('segment-summary', {}, { timeout: 5000 })).toHaveTextContent(/Dataset synthetic_sample: 4338 customers/);
+    expect(posted).toEqual(['sample']);
+  });
+
   it('looks up a customer for an analyst, with a readable error for an unknown one', async () => {
     await renderApp({
       role: 'analyst',

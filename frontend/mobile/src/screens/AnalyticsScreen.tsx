@@ -11,6 +11,7 @@ import {
   useAppSelector,
   useCreateReportMutation,
   useCustomerLookup,
+  useImportSampleMutation,
   useReportsQuery,
   useSegmentsQuery,
 } from '@armillary/shared';
@@ -20,19 +21,58 @@ import { Banner, Bar, Body, Button, Card, Field, KeyValue, Muted, Screen, Title 
 import { useRefresh } from '../useRefresh';
 import { JobProgress } from './JobProgress';
 
-function Segments({ data, error }: { data: ReturnType<typeof asSegmentSummary>; error: unknown }) {
+/** "No data at hand": the sample transactions (real where the suite has the shared data,
+ * else synthetic, and it says which), imported as a job; `onImported` once it succeeded. */
+function SampleData({ onStarted, onImported }: { onStarted: () => void; onImported: () => void }) {
+  const [start, started] = useImportSampleMutation();
+  const sample = started.data;
+  return (
+    <View testID="sample-data" style={{ gap: 6 }}>
+      {!sample && (
+        <Button
+          title="Load sample data"
+          disabled={started.isLoading}
+          onPress={() => {
+            onStarted();
+            void start();
+          }}
+        />
+      )}
+      {started.error != null && <Banner tone="error">{errorMessage(started.error)}</Banner>}
+      {sample && (
+        <>
+          <Body testID="sample-source">
+            Importing {sample.source} into dataset {sample.dataset_id}.
+          </Body>
+          {sample.synthetic && <Banner tone="warning">Synthetic data: made-up customers for trying the app, not real results.</Banner>}
+          <JobProgress id={sample.job_id} onDone={(ok) => ok && onImported()} />
+        </>
+      )}
+    </View>
+  );
+}
+
+function Segments({ data, error, analyst, onImported }: {
+  data: ReturnType<typeof asSegmentSummary>; error: unknown; analyst: boolean; onImported: () => void;
+}) {
+  const [sampling, setSampling] = useState(false);
+  const empty = error != null && errorStatus(error) === 404;
   const rows = data?.segments ?? [];
   const maxCustomers = Math.max(0, ...rows.map((r) => Number(r.customers ?? 0)));
   return (
     <Card title="Segment overview">
       {error != null && (
-        <Banner tone={errorStatus(error) === 404 ? 'info' : 'error'}>{errorMessage(error)}</Banner>
+        <Banner tone={empty ? 'info' : 'error'}>
+          {errorMessage(error)}
+          {analyst && empty ? ' Import your transactions, or try the app with sample data:' : ''}
+        </Banner>
       )}
+      {analyst && (empty || sampling) && <SampleData onStarted={() => setSampling(true)} onImported={onImported} />}
       {!error && !data && <Muted>Loading…</Muted>}
       {data && (
         <>
           <Body testID="segment-summary">
-            {data.customers} customers as of {data.as_of}; KMeans k = {data.kmeans?.k} (silhouette {cellText(data.kmeans?.silhouette)})
+            {data.dataset_id ? `Dataset ${data.dataset_id}: ` : ''}{data.customers} customers as of {data.as_of}; KMeans k = {data.kmeans?.k} (silhouette {cellText(data.kmeans?.silhouette)})
           </Body>
           {rows.length === 0 && <Muted>No segments</Muted>}
           {rows.map((r) => (
@@ -131,7 +171,7 @@ export function AnalyticsScreen() {
   return (
     <Screen testID="analytics-screen" refreshing={refreshing} onRefresh={onRefresh}>
       <Title>Analytics</Title>
-      <Segments data={asSegmentSummary(seg.data)} error={seg.error} />
+      <Segments data={asSegmentSummary(seg.data)} error={seg.error} analyst={analyst} onImported={() => void seg.refetch()} />
       {analyst && <CustomerLookup />}
       <LatestReport analyst={analyst} />
     </Screen>

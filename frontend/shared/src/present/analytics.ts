@@ -12,6 +12,7 @@ export interface SegmentRow {
 }
 
 export interface SegmentSummary {
+  dataset_id?: string;
   customers?: number;
   as_of?: string;
   kmeans?: { k: number; silhouette: number };
