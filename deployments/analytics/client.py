@@ -60,7 +60,8 @@ class AnalyticsClient(ServiceClient):
                              dataset_id: str | None = None) -> dict[str, Any]:
         return dict(await self._call("start_training", owner, quick, seed, dataset_id))
 
-    async def request_report(self, owner: str, table: str, options: dict[str, Any]) -> str:
+    async def request_report(self, owner: str, table: str | None, options: dict[str, Any]
+                             ) -> str:
         return str(await self._call("request_report", owner, table, options))
 
     async def list_reports(self, limit: int = 50,
@@ -70,9 +71,9 @@ class AnalyticsClient(ServiceClient):
     async def report_file(self, report_id: str, fmt: str) -> bytes:
         return bytes(await self._call("report_file", report_id, fmt))
 
-    async def create_schedule(self, owner: str, name: str, table: str, options: dict[str, Any],
-                              interval_s: float, first_run_at: float | None = None
-                              ) -> dict[str, Any]:
+    async def create_schedule(self, owner: str, name: str, table: str | None,
+                              options: dict[str, Any], interval_s: float,
+                              first_run_at: float | None = None) -> dict[str, Any]:
         return dict(await self._call("create_schedule", owner, name, table, options,
                                      interval_s, first_run_at))
 

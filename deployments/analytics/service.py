@@ -382,11 +382,24 @@ class AnalyticsService:
 
     # -- reports and schedules -------------------------------------------------------
 
-    async def request_report(self, owner: str, table: str, options: dict[str, Any]) -> str:
-        """Queue a report job (options checked first; within the job limits); returns
-        the job id."""
-        validate_identifier(table)
+    async def report_table(self, owner: str, table: str | None) -> str:
+        """The table a report of ``owner`` reads: ``table``, else their latest import, else
+        ``transactions``; 404 naming the import actions when nothing was imported there."""
+        chosen = validate_identifier(table or await self.latest_dataset(owner)
+                                     or "transactions")
+        if not await table_exists(self.stores.warehouse, chosen):
+            raise UnknownTableError(
+                f"no transactions imported into {chosen!r} yet: import yours (POST "
+                "/api/v1/analytics/imports) or the sample (POST /api/v1/analytics/imports/"
+                "sample) first")
+        return chosen
+
+    async def request_report(self, owner: str, table: str | None, options: dict[str, Any]
+                             ) -> str:
+        """Queue a report job on :meth:`report_table` (options checked first; within the
+        job limits); returns the job id."""
         report_config(options)
+        table = await self.report_table(owner, table)
         request = ReportRequest.new(owner, table, options)
         job = await self.job_system.submit(REPORT_JOB, owner, {"table": table, **options},
                                            request.payload())
@@ -409,11 +422,11 @@ class AnalyticsService:
         except FileNotFoundError as exc:
             raise UnknownReportError(f"the {fmt} file of report {report_id!r} is gone") from exc
 
-    async def create_schedule(self, owner: str, name: str, table: str, options: dict[str, Any],
-                              interval_s: float, first_run_at: float | None = None
-                              ) -> dict[str, Any]:
-        validate_identifier(table)
+    async def create_schedule(self, owner: str, name: str, table: str | None,
+                              options: dict[str, Any], interval_s: float,
+                              first_run_at: float | None = None) -> dict[str, Any]:
         report_config(options)
+        table = await self.report_table(owner, table)
         schedule = await self.schedules.create(
             name, owner, table, options, interval_s,
             time.time() if first_run_at is None else first_run_at)

@@ -65,11 +65,14 @@ def test_report_create_list_download(env: tuple[Api, AnalyticsService, str]) -> 
     bad = api.client.post(f"{A}/reports", headers=analyst, json={"k_min": 5, "k_max": 3})
     assert bad.status_code == 422
     assert api.client.post(f"{A}/reports", headers=viewer, json={}).status_code == 403
-    # a report on a table nothing was imported into: the job fails with the reason
+    # a report on a table nothing was imported into: 404 naming the imports, no job
     empty = api.client.post(f"{A}/reports", headers=analyst, json={"table": "nothing_here"})
-    failed = wait_for_job(lambda p: api.client.get(p, headers=analyst),
-                          empty.json()["job_id"], 30)
-    assert failed["status"] == "failed" and "nothing_here" in failed["error"]
+    assert empty.status_code == 404, empty.text
+    assert "nothing_here" in empty.json()["detail"]
+    assert "/api/v1/analytics/imports/sample" in empty.json()["detail"]
+    # no table: the caller's latest import (none here: the `transactions` table)
+    default = api.client.post(f"{A}/reports", headers=analyst, json={})
+    assert default.status_code == 404 and "'transactions'" in default.json()["detail"]
 
 
 def test_scheduled_report_claimed_and_crashed_worker_redelivered(

@@ -196,6 +196,8 @@ BAD_202_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("report: year 9999", f"{A}/reports", {"json": {"calibration_end": "9999-01-01"}}),
     ("report: k_min > k_max", f"{A}/reports", {"json": {"k_min": 9, "k_max": 3}}),
     ("report: table name", f"{A}/reports", {"json": {"table": "x; DROP TABLE y"}}),
+    ("report: a table nothing was imported into", f"{A}/reports",
+     {"json": {"table": "never_imported"}}),
     ("report: huge horizon", f"{A}/reports", {"json": {"clv_horizon_weeks": 1e308}}),
     ("import: table name", f"{A}/imports",
      {"files": {"file": ("t.csv", b"a,b\n1,2\n", "text/csv")}, "data": {"table": "1x"}}),

@@ -29,7 +29,8 @@ INTERVALS = {"daily": 86_400.0, "weekly": 7 * 86_400.0}
 class ReportOptions(BaseModel):
     """What to report on: transactions imported into `table`."""
 
-    table: str = Field("transactions", pattern=TABLE)
+    table: str | None = Field(None, pattern=TABLE, description=(
+        "the imported table (dataset id) to report on; default: your latest import"))
     title: str = Field("Marketing analytics report", min_length=1, max_length=200)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     as_of: DateText | None = None
