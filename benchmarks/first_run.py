@@ -6,6 +6,9 @@ then, from the moment it was started:
 - ``ocr``: the first ``POST /api/v1/ocr/documents`` (a one-line PNG) that answers 200 with text;
 - ``prediction``: the first ``GET /api/v1/crypto/BTC-USDT/prediction`` that answers 200 (the
   background training of the first model must have registered it);
+- ``report``: the analytics page's first-visit path: ``POST /api/v1/analytics/imports/sample``
+  (real Online Retail invoices with the shared data, synthetic without), then ``POST
+  /api/v1/analytics/reports`` on it, until the report job has succeeded;
 - ``shutdown``: SIGTERM (Ctrl-C) until the process has exited.
 
 Once without ../shared (``ARMILLARY_SHARED_DIR`` pointing at an empty folder: synthetic
@@ -52,6 +55,37 @@ def png() -> bytes:
     return out.getvalue()
 
 
+class ReportSteps:
+    """Sample import, then a report on it: one step per call of :meth:`step`, which says
+    whether the report is there. A failed job ends it (``failed`` says why)."""
+
+    def __init__(self) -> None:
+        self.job: str | None = None
+        self.kind = "sample"
+        self.sample = ""
+        self.failed = ""
+
+    def step(self, base: str, auth: dict[str, str]) -> bool:
+        if self.failed:
+            return False
+        if self.job is None:
+            path = "imports/sample" if self.kind == "sample" else "reports"
+            r = httpx.post(f"{base}/api/v1/analytics/{path}", headers=auth, json={}, timeout=60)
+            r.raise_for_status()
+            self.job = r.json()["job_id"]
+            if self.kind == "sample":
+                self.sample = "synthetic" if r.json()["synthetic"] else "real"
+            return False
+        job = httpx.get(f"{base}/api/v1/jobs/{self.job}", headers=auth, timeout=30).json()
+        if job["status"] == "failed":
+            self.failed = f"{self.kind}: {job.get('reason') or job.get('error')}"
+        elif job["status"] == "succeeded":
+            if self.kind == "report":
+                return True
+            self.kind, self.job = "report", None
+        return False
+
+
 def run_once(label: str, shared: Path, port: int, timeout_s: float) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix=f"first-run-{label}-"))
     env = {**os.environ, "ARMILLARY_DATA_DIR": str(data / "var"),
@@ -66,6 +100,7 @@ def run_once(label: str, shared: Path, port: int, timeout_s: float) -> dict[str,
     out: dict[str, Any] = {"label": label}
     token = None
     image = png()
+    report = ReportSteps()
     try:
         while time.monotonic() - started < timeout_s and process.poll() is None:
             now = time.monotonic() - started
@@ -90,7 +125,10 @@ def run_once(label: str, shared: Path, port: int, timeout_s: float) -> dict[str,
                                   timeout=60)
                     if r.status_code == 200:
                         out["prediction"] = time.monotonic() - started
-                if "ocr" in out and "prediction" in out:
+                if "report" not in out and report.step(base, auth):
+                    out["report"] = time.monotonic() - started
+                    out["sample"] = report.sample
+                if "ocr" in out and "prediction" in out and ("report" in out or report.failed):
                     break
             except httpx.HTTPError:
                 pass
@@ -104,6 +142,8 @@ def run_once(label: str, shared: Path, port: int, timeout_s: float) -> dict[str,
         except subprocess.TimeoutExpired:
             process.kill()
             out["shutdown"] = float("inf")
+    if report.failed:
+        out["report_error"] = report.failed
     return out
 
 
@@ -120,11 +160,16 @@ def main() -> None:
     rows = [run_once(label, shared, port, args.timeout) for label, shared, port in runs
             if args.only in (None, label)]
     print(f"load average (1 min): start {load:.1f}, end {os.getloadavg()[0]:.1f}")
-    print(f"{'run':<10} {'ready s':>8} {'ocr s':>8} {'prediction s':>13} {'shutdown s':>11}")
+    print(f"{'run':<10} {'ready s':>8} {'ocr s':>8} {'prediction s':>13} {'report s':>9} "
+          f"{'sample':>10} {'shutdown s':>11}")
     for row in rows:
         cells = [f"{row[k]:.1f}" if k in row else "-" for k in
-                 ("ready", "ocr", "prediction", "shutdown")]
-        print(f"{row['label']:<10} {cells[0]:>8} {cells[1]:>8} {cells[2]:>13} {cells[3]:>11}")
+                 ("ready", "ocr", "prediction", "report", "shutdown")]
+        print(f"{row['label']:<10} {cells[0]:>8} {cells[1]:>8} {cells[2]:>13} {cells[3]:>9} "
+              f"{row.get('sample', '-'):>10} {cells[4]:>11}")
+    for row in rows:
+        if "report_error" in row:
+            print(f"{row['label']}: the report failed: {row['report_error']}")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,14 @@ export const freePort = () =>
  * resolves once it is serving. */
 export async function startSuite(armillary, repo, extraEnv = {}) {
   const port = await freePort();
+  // its own job server port too: a second suite (the no-shared run) may be up beside it
+  const dashboard = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'armillary-e2e-'));
   const log = [];
   const child = spawn(armillary, ['up'], {
     cwd: repo,
-    env: { ...process.env, ARMILLARY_ENVIRONMENT: 'test', ARMILLARY_DATA_DIR: dataDir, ARMILLARY_HTTP_PORT: String(port), ...extraEnv },
+    env: { ...process.env, ARMILLARY_ENVIRONMENT: 'test', ARMILLARY_DATA_DIR: dataDir, ARMILLARY_HTTP_PORT: String(port),
+      ARMILLARY_RAY_DASHBOARD_URL: `http://127.0.0.1:${dashboard}`, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

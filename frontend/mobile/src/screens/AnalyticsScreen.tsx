@@ -42,7 +42,7 @@ function SampleData({ onStarted, onImported }: { onStarted: () => void; onImport
       {sample && (
         <>
           <Body testID="sample-source">
-            Importing {sample.source} into dataset {sample.dataset_id}.
+            Sample data: {sample.source}, imported into dataset {sample.dataset_id}.
           </Body>
           {sample.synthetic && <Banner tone="warning">Synthetic data: made-up customers for trying the app, not real results.</Banner>}
           <JobProgress id={sample.job_id} onDone={(ok) => ok && onImported()} />

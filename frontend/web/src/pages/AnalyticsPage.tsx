@@ -162,7 +162,7 @@ export function SampleData({ onImported, onStarted }: { onImported: () => void; 
       {sample && (
         <>
           <Typography variant="body2" data-testid="sample-source">
-            Importing {sample.source} into dataset <b>{sample.dataset_id}</b>.
+            Sample data: {sample.source}, imported into dataset <b>{sample.dataset_id}</b>.
           </Typography>
           {sample.synthetic && (
             <Alert severity="warning" sx={{ my: 1 }}>
