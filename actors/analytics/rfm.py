@@ -39,9 +39,23 @@ RFM_COLUMNS = [
 ]
 
 
+QUARTILE_LEVELS = "0.25 - 1e-10, 0.5 - 1e-10, 0.75 - 1e-10"
+"""``rank_min - 1`` of a value is the number of customers below it, so its score is 1 plus
+the number of cuts it exceeds, cut k being the order statistic at 0-based index
+``ceil(k * n / 4) - 1``. ``quantileExact`` returns the element at index ``floor(level * n)``
+(a selection, no sort), and ``level = k / 4 - 1e-10`` gives that index for every
+n < 2.5e9. Three selections instead of three window sorts over every customer."""
+
+
+def _score_sql(value: str, cuts: str) -> str:
+    return (f"toInt64(1 + ({value} > {cuts}[1]) + ({value} > {cuts}[2]) "
+            f"+ ({value} > {cuts}[3]))")
+
+
 def rfm_sql(table: str = TRANSACTIONS_TABLE) -> str:
     """The ClickHouse query; parameter ``as_of`` (DateTime64(3))."""
     validate_identifier(table)
+    cents = "round(100 * monetary)"
     return f"""
 WITH base AS (
     SELECT
@@ -55,16 +69,20 @@ WITH base AS (
     FROM {table}
     WHERE ts < {{as_of:DateTime64(3)}}
     GROUP BY customer_id
+),
+cuts AS (
+    SELECT
+        quantilesExact({QUARTILE_LEVELS})(-recency_days) AS r_cuts,
+        quantilesExact({QUARTILE_LEVELS})(frequency) AS f_cuts,
+        quantilesExact({QUARTILE_LEVELS})({cents}) AS m_cuts
+    FROM base
 )
 SELECT
     customer_id, recency_days, frequency, monetary, tenure_days,
-    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY -recency_days) - 1), count() OVER ()))
-        AS r_score,
-    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY frequency) - 1), count() OVER ()))
-        AS f_score,
-    toInt64(1 + intDiv(4 * (rank() OVER (ORDER BY round(100 * monetary)) - 1),
-                       count() OVER ())) AS m_score
-FROM base
+    {_score_sql("-recency_days", "r_cuts")} AS r_score,
+    {_score_sql("frequency", "f_cuts")} AS f_score,
+    {_score_sql(cents, "m_cuts")} AS m_score
+FROM base CROSS JOIN cuts
 ORDER BY customer_id
 """
 

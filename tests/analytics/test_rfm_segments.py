@@ -64,3 +64,24 @@ async def test_segment_profile_in_one_query_equals_pandas(warehouse) -> None:  #
     assert sql["customers"].sum() == tx[tx["timestamp"] < as_of]["customer_id"].nunique()
     assert set(sql["segment"]) <= set(SEGMENT_ORDER) and len(sql) >= 3
     assert sql["share"].sum() == pytest.approx(1.0)
+
+
+async def test_quartile_scores_equal_the_rank_definition_at_every_small_size(warehouse) -> None:  # type: ignore[no-untyped-def]
+    """The SQL scores come from three exact order statistics (no window ranks): at every
+    customer count from 1 to 13, with heavy ties (2 amounts, 3 dates), they equal the
+    pandas rank definition, so the cut index ceil(k n / 4) - 1 is right at every n mod 4."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    for n in range(1, 14):
+        rows = [(f"c{i:02d}", pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(d)),
+                 float(a))
+                for i in range(n) for d, a in zip(rng.choice([0, 30, 60], 1 + i % 3),
+                                                  rng.choice([10.0, 20.0], 1 + i % 3),
+                                                  strict=True)]
+        tx = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+        await import_transactions(warehouse, tx, table=f"t_small_{n}")
+        as_of = pd.Timestamp("2023-06-01")
+        sql = await compute_rfm(warehouse, as_of, table=f"t_small_{n}")
+        pdt.assert_frame_equal(sql, compute_rfm_pandas(tx, as_of), check_exact=False,
+                               rtol=1e-9, obj=f"{n} customers")
