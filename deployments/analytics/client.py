@@ -17,7 +17,8 @@ class AnalyticsClient(ServiceClient):
                            fmt: str | None = None) -> dict[str, Any]:
         return dict(await self._call("start_import", owner, data, filename, table, fmt))
 
-    async def start_sample_import(self, owner: str, table: str | None) -> dict[str, Any]:
+    async def start_sample_import(self, owner: str, table: str | None = None
+                                  ) -> dict[str, Any]:
         return dict(await self._call("start_sample_import", owner, table))
 
     async def segments(self, table: str | None = "transactions",

@@ -78,9 +78,11 @@ def create_api(
     install_docs(app)
     for module in ROUTES:
         app.include_router(module.router)
-    web = web_app(web_dist)  # the built web interface at / (last: API routes come first)
+    # The built web interface answers what no route matches, as the router's default (a
+    # mount at / would match every path fully and turn a wrong method's 405 into its 404).
+    web = web_app(web_dist)
     if web is not None:
-        app.mount("/", web, name="web")
+        app.router.default = web
     app.add_middleware(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics,
         audit=lambda: ctx.audit_writer, add_request_id_header=not behind_serve,

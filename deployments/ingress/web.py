@@ -1,11 +1,12 @@
 """The web interface: the built single-page app (``frontend/web/dist``) served at ``/``.
 
-Mounted last, so every API route, ``/health``, ``/ready``, ``/metrics`` and ``/docs`` keeps
-precedence. A file of the build is answered as such; any other GET of a client-side route
-gets ``index.html`` (the app routes in the browser), except under the API prefixes, which
-keep answering JSON 404s. HTML answers carry the Content-Security-Policy the app works
-under: scripts only from this origin, inline styles (MUI/emotion inject them), API and
-WebSocket calls only to this origin, no framing."""
+The router's default (what it calls when no route matches), so every API route,
+``/health``, ``/ready``, ``/metrics`` and ``/docs`` keeps precedence, and a wrong method
+on an API path stays a 405. A file of the build is answered as such; any other GET of a
+client-side route gets ``index.html`` (the app routes in the browser), except under the
+API prefixes, which keep answering JSON 404s. HTML answers carry the
+Content-Security-Policy the app works under: scripts only from this origin, inline styles
+(MUI/emotion inject them), API and WebSocket calls only to this origin, no framing."""
 
 from __future__ import annotations
 

@@ -95,6 +95,10 @@ def test_api_and_system_routes_keep_precedence(web: TestClient) -> None:
     post = web.post("/api/v1/nothing-here", json={})
     assert post.status_code == 404 and post.headers["content-type"] == "application/json"
     assert web.post("/admin").status_code == 404  # only GET/HEAD reach the app
+    # a wrong method on an API route stays the router's 405 (a mount at / made it a 404)
+    wrong = web.put("/api/v1/users")
+    assert wrong.status_code == 405 and "GET" in wrong.headers["allow"]
+    assert wrong.headers["content-type"] == "application/json"
 
 
 def test_nothing_mounted_without_a_build(tmp_path: Path, chdb_warehouse: Any) -> None:
