@@ -69,6 +69,7 @@ describe('analytics screen', () => {
     expect(screen.getByText(/Synthetic data: made-up customers/)).toBeOnTheScreen();
     expect(await screen.findByTestId('segment-summary', {}, { timeout: 5000 })).toHaveTextContent(/Dataset synthetic_sample: 4338 customers/);
     expect(posted).toEqual(['sample']);
+    expect(screen.getByTestId('job-status')).toHaveTextContent('succeeded');
   });
 
   it('looks up a customer for an analyst, with a readable error for an unknown one', async () => {
@@ -114,5 +115,6 @@ describe('analytics screen', () => {
       screen.getByTestId('analytics-screen').props.refreshControl.props.onRefresh();
     });
     await waitFor(() => expect(api.calls.filter((c) => c.path === '/api/v1/analytics/segments').length).toBeGreaterThan(before));
+    await waitFor(() => expect(screen.getByTestId('analytics-screen').props.refreshControl.props.refreshing).toBe(false));
   });
 });
