@@ -2,14 +2,11 @@
 // analyst; loading it says where the data comes from (and warns when it is synthetic),
 // fills the overview with that dataset and offers training on it. A viewer, who may not
 // import, gets the message only.
-import { signedIn, type Role } from '@armillary/shared';
-import { render, screen, waitFor } from '@testing-library/react';
+import type { Role } from '@armillary/shared';
+import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { Provider } from 'react-redux';
-import { MemoryRouter } from 'react-router-dom';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientContext } from '../clientContext';
-import { makeStore } from '../store';
+import { renderSignedIn } from '../renderSignedIn';
 import { AnalyticsPage } from './AnalyticsPage';
 
 const json = (body: unknown, status = 200) =>
@@ -55,24 +52,7 @@ function server() {
   return { fetch, state };
 }
 
-function renderAs(role: Role) {
-  const { store, client } = makeStore('http://api.invalid', undefined);
-  store.dispatch(
-    signedIn({
-      session: { accessToken: 'a', refreshToken: 'r', expiresAt: Date.now() + 600_000 },
-      user: { id: '1', name: 'ann', role, kind: 'user' },
-    }),
-  );
-  render(
-    <Provider store={store}>
-      <ClientContext.Provider value={client}>
-        <MemoryRouter>
-          <AnalyticsPage />
-        </MemoryRouter>
-      </ClientContext.Provider>
-    </Provider>,
-  );
-}
+const renderAs = (role: Role) => renderSignedIn(<AnalyticsPage />, role);
 
 afterEach(() => vi.unstubAllGlobals());
 

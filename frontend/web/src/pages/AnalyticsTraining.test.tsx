@@ -2,14 +2,10 @@
 // training action) on the analytics page offers the action; it starts the training job
 // for the dataset the answer names, shows the job's progress, and the answer comes back
 // once the job succeeded.
-import { signedIn } from '@armillary/shared';
-import { render, screen, waitFor } from '@testing-library/react';
+import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { Provider } from 'react-redux';
-import { MemoryRouter } from 'react-router-dom';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ClientContext } from '../clientContext';
-import { makeStore } from '../store';
+import { renderSignedIn } from '../renderSignedIn';
 import { AnalyticsPage, untrainedDataset } from './AnalyticsPage';
 
 const UNTRAINED =
@@ -62,22 +58,7 @@ describe('Train on this dataset', () => {
   it('starts the training job for the named dataset, shows progress, then the answer', async () => {
     const api = server();
     vi.stubGlobal('fetch', api.fetch);
-    const { store, client } = makeStore('http://api.invalid', undefined);
-    store.dispatch(
-      signedIn({
-        session: { accessToken: 'a', refreshToken: 'r', expiresAt: Date.now() + 600_000 },
-        user: { id: '1', name: 'ann', role: 'analyst', kind: 'user' },
-      }),
-    );
-    render(
-      <Provider store={store}>
-        <ClientContext.Provider value={client}>
-          <MemoryRouter>
-            <AnalyticsPage />
-          </MemoryRouter>
-        </ClientContext.Provider>
-      </Provider>,
-    );
+    renderSignedIn(<AnalyticsPage />, 'analyst');
     await userEvent.type(screen.getByLabelText('Customer id'), '17850');
     await userEvent.click(screen.getByRole('button', { name: 'Look up' }));
     const button = await screen.findByRole('button', { name: 'Train on this dataset' });
