@@ -195,18 +195,23 @@ def test_websocket_refuses_bad_tokens_and_symbols(crypto_api: tuple[Api, CryptoS
     assert _closed_with(api, f"{ws}?symbol=BTC-USDT&token={token}") == 4401  # revoked
 
 
+def _replay_feed(core: CryptoService, tmp_path: Path, candles: int) -> MarketFeed:
+    """A market feed replaying the next `candles` candles after the stored ones at once."""
+    market = tmp_path / "market.csv"
+    market.write_bytes(candles_csv(tiny_models().candles))
+    return MarketFeed(
+        FeedConfig(path=str(market), after_stored=True, limit=candles, speed=math.inf,
+                   table=core.data.table),
+        core.stores.timeseries, core.stores.warehouse, core.stores.eventbus,
+    )
+
+
 def test_websocket_receives_a_prediction_after_a_replayed_candle(
     crypto_api: tuple[Api, CryptoService], tmp_path: Path
 ) -> None:
     api, core = crypto_api
     _ready(api, core)
-    market = tmp_path / "market.csv"
-    market.write_bytes(candles_csv(tiny_models().candles))
-    feed = MarketFeed(
-        FeedConfig(path=str(market), after_stored=True, limit=1, speed=math.inf,
-                   table=core.data.table),
-        core.stores.timeseries, core.stores.warehouse, core.stores.eventbus,
-    )
+    feed = _replay_feed(core, tmp_path, 1)
     token = api.login("viewer")["access_token"]
     with api.client.websocket_connect(f"/api/v1/ws/crypto?symbol=btc-usdt&token={token}") as ws:
         hello = ws.receive_json()
@@ -232,13 +237,7 @@ def test_history_route_returns_stored_candles_and_predictions(
     assert empty.json()["candles"] == [] and empty.json()["predictions"] == []
 
     _ready(api, core)
-    market = tmp_path / "market.csv"
-    market.write_bytes(candles_csv(tiny_models().candles))
-    feed = MarketFeed(
-        FeedConfig(path=str(market), after_stored=True, limit=2, speed=math.inf,
-                   table=core.data.table),
-        core.stores.timeseries, core.stores.warehouse, core.stores.eventbus,
-    )
+    feed = _replay_feed(core, tmp_path, 2)
     token = api.login("viewer")["access_token"]
     with api.client.websocket_connect(f"/api/v1/ws/crypto?symbol=btc-usdt&token={token}") as ws:
         assert ws.receive_json()["type"] == "subscribed"

@@ -30,7 +30,7 @@ from storage.records.refresh_tokens import RefreshTokens
 from storage.records.users import Users
 from storage.registry import open_backend
 from tests.conftest import postgres_url
-from tests.support import missing
+from tests.storage.conftest import _connected
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOB = bytes(range(256)) * 40 + b"\x00end"
@@ -260,12 +260,7 @@ def sqlite_tables(path: Path) -> list[str]:
 async def _postgres(schema: str) -> Database:
     sep = "&" if "?" in postgres_url() else "?"
     db: Database = open_backend("database", f"{postgres_url()}{sep}schema={schema}")
-    try:
-        await db.connect()
-        await db.ping()
-    except Exception as exc:
-        missing(f"PostgreSQL not reachable: {exc}")
-    return db
+    return await _connected(db, "PostgreSQL")
 
 
 async def test_postgres_restores_into_postgres_and_sqlite(tmp_path: Path) -> None:
