@@ -1,6 +1,21 @@
 import { cellText } from '@armillary/shared';
 import { Box, Table, TableBody, TableCell, TableContainer, TableHead, TableRow, Typography } from '@mui/material';
 
+/** The bold, unwrapped column names of a table. */
+export function HeaderRow({ columns }: { columns: string[] }) {
+  return (
+    <TableHead>
+      <TableRow>
+        {columns.map((c) => (
+          <TableCell key={c} sx={{ fontWeight: 600, whiteSpace: 'nowrap' }}>
+            {c}
+          </TableCell>
+        ))}
+      </TableRow>
+    </TableHead>
+  );
+}
+
 /** Rows of objects as a table; columns default to the keys of the first rows. */
 export function DataTable({
   rows,
@@ -18,15 +33,7 @@ export function DataTable({
   return (
     <TableContainer component={Box} sx={{ overflowX: 'auto', maxWidth: '100%' }}>
       <Table size="small" aria-label={label}>
-        <TableHead>
-          <TableRow>
-            {cols.map((c) => (
-              <TableCell key={c} sx={{ fontWeight: 600, whiteSpace: 'nowrap' }}>
-                {c}
-              </TableCell>
-            ))}
-          </TableRow>
-        </TableHead>
+        <HeaderRow columns={cols} />
         <TableBody>
           {rows.map((r, i) => (
             <TableRow key={i}>

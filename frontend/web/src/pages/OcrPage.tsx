@@ -30,14 +30,13 @@ import {
   TableBody,
   TableCell,
   TableContainer,
-  TableHead,
   TableRow,
   Tabs,
   Typography,
 } from '@mui/material';
 import { useState, type FormEvent } from 'react';
 import { AuthImage } from '../components/AuthImage';
-import { DataTable } from '../components/DataTable';
+import { DataTable, HeaderRow } from '../components/DataTable';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { JobFailure } from '../components/JobFailure';
 import { Section } from '../components/Section';
@@ -208,15 +207,7 @@ export function BatchJobs({ jobs }: { jobs: Job[] }) {
   return (
     <TableContainer component={Box} sx={{ overflowX: 'auto', maxWidth: '100%' }}>
       <Table size="small" aria-label="ocr batches">
-        <TableHead>
-          <TableRow>
-            {['id', 'started', 'status', 'pages', 'outcome'].map((c) => (
-              <TableCell key={c} sx={{ fontWeight: 600, whiteSpace: 'nowrap' }}>
-                {c}
-              </TableCell>
-            ))}
-          </TableRow>
-        </TableHead>
+        <HeaderRow columns={['id', 'started', 'status', 'pages', 'outcome']} />
         <TableBody>
           {jobs.map((j) => (
             <TableRow key={j.id} data-testid={`batch-${j.id}`}>
