@@ -34,6 +34,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ocr_variants import is_cached, manifest_jobs, page_variants
+from ocr_variants import PageJob, is_cached, manifest_jobs, page_variants
 
 from actors.ocr.crossval import (
     KNOBS,
@@ -51,10 +52,12 @@ from actors.ocr.crossval import (
     ablation,
     config_of,
     cross_validated,
+    folds,
     kept_defaults,
     neutral,
     subset,
 )
+from actors.ocr.metrics import bag_of_words_error, normalize_text
 from actors.ocr.options import OcrOptions
 
 DATA = Path(os.environ.get("ARMILLARY_SHARED_DIR",
@@ -74,12 +77,64 @@ def to_pages(results: list[dict[str, Any]]) -> list[PageVariants]:
                     if n != "stock"}
         pages.append(PageVariants(f"{r['file']}#{r['page'] + 1}", r["collection"],
                                   max(1, r["ref_len"]), variants, r["skewed"], r["narrow"],
-                                  recs["stock"]["errors"]))
+                                  recs["stock"]["errors"], r["paragraphs"], r["sized"]))
     return pages
 
 
 def _fmt(s: Scores) -> str:
     return f"{s.per_page:.4f}/{s.pooled:.4f}"
+
+
+def to_word_pages(jobs: list[PageJob], results: list[dict[str, Any]]) -> list[PageVariants]:
+    """The same pages scored by their words in any order: per variant, the words missed
+    plus the words added (``bag_of_words_error`` times the reference's word count) over the
+    reference's word count. Reading order does not count here, unlike in the CER: on
+    multi-column pages and tables it tells recognition from order."""
+    pages = []
+    for job, result, page in zip(jobs, results, to_pages(results), strict=True):
+        recs = result["records"]
+        words = max(1, len(normalize_text(job.gt).split()))
+        errors = {n: round(bag_of_words_error(job.gt, rec["text"], case_insensitive=True)
+                           * words) for n, rec in recs.items()}
+        variants = {n: (score, chars, errors[n])
+                    for n, (score, chars, _) in page.variants.items()}
+        pages.append(replace(page, ref_len=words, variants=variants,
+                             stock_errors=errors["stock"]))
+    return pages
+
+
+def word_table(pages: list[PageVariants], picked: dict[str, list[dict[str, Any]]]
+               ) -> dict[str, Any]:
+    """Table 2's readings (the same variant per page, the same configurations per fold)
+    scored by bag-of-words error."""
+    evaluate = _Evaluator(pages)
+    rows: dict[str, np.ndarray] = {
+        "stock tesseract": np.array([p.stock_errors for p in pages], dtype=float),
+        "AUTO, code defaults (in-sample)": evaluate(config_of(OcrOptions())),
+    }
+    for scheme, configs in picked.items():
+        errs = np.zeros(len(pages))
+        for test, config in zip(folds(pages, scheme), configs, strict=True):
+            errs[test] = evaluate(config)[test]
+        rows[f"AUTO, keep rule, {'LOPO' if scheme == 'page' else 'LOCO'} (nested cv)"] = errs
+    print("\n3. Bag-of-words error (words missed + words added, any order) per-page mean /"
+          " pooled over reference words, by collection: table 2's readings")
+    return _by_collection(pages, rows)
+
+
+def _by_collection(pages: list[PageVariants], rows: dict[str, np.ndarray]) -> dict[str, Any]:
+    ref = np.array([p.ref_len for p in pages], dtype=float)
+    groups = {"ALL": np.arange(len(pages))}
+    for c in sorted({p.collection for p in pages}):
+        groups[c] = np.array([i for i, p in enumerate(pages) if p.collection == c])
+    print(f"{'reading':40} " + " ".join(f"{g[:16] + f' ({len(ix)})':>22}"
+                                         for g, ix in groups.items()))
+    out: dict[str, Any] = {}
+    for name, errs in rows.items():
+        cells = {g: Scores.of(errs[ix], ref[ix]) for g, ix in groups.items()}
+        out[name] = {g: vars(s) for g, s in cells.items()}
+        print(f"{name:40} " + " ".join(f"{_fmt(s):>22}" for s in cells.values()))
+    return out
 
 
 def knob_table(pages: list[PageVariants], evaluate: _Evaluator) -> list[dict[str, Any]]:
@@ -115,7 +170,6 @@ def knob_table(pages: list[PageVariants], evaluate: _Evaluator) -> list[dict[str
 
 
 def headline(pages: list[PageVariants], evaluate: _Evaluator) -> dict[str, Any]:
-    ref = np.array([p.ref_len for p in pages], dtype=float)
     stock = np.array([p.stock_errors for p in pages], dtype=float)
     rows: dict[str, np.ndarray] = {
         "stock tesseract": stock,
@@ -132,18 +186,8 @@ def headline(pages: list[PageVariants], evaluate: _Evaluator) -> dict[str, Any]:
             scheme, evaluate)
         rows[f"AUTO, keep rule, {'LOPO' if scheme == 'page' else 'LOCO'} (nested cv)"] = errs
         picked[scheme] = configs
-    groups = {"ALL": np.arange(len(pages))}
-    for c in sorted({p.collection for p in pages}):
-        groups[c] = np.array([i for i, p in enumerate(pages) if p.collection == c])
     print("\n2. CER per-page mean / pooled over characters, by collection")
-    print(f"{'reading':40} " + " ".join(f"{g[:16] + f' ({len(ix)})':>22}"
-                                         for g, ix in groups.items()))
-    out: dict[str, Any] = {}
-    for name, errs in rows.items():
-        cells = {g: Scores.of(errs[ix], ref[ix]) for g, ix in groups.items()}
-        out[name] = {g: vars(s) for g, s in cells.items()}
-        print(f"{name:40} " + " ".join(f"{_fmt(s):>22}" for s in cells.values()))
-    return {"rows": out, "cv_configs": picked}
+    return {"rows": _by_collection(pages, rows), "cv_configs": picked}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pages)} pages; load average {load0:.2f} at start")
     knobs = knob_table(pages, evaluate)
     head = headline(pages, evaluate)
+    words = word_table(to_word_pages(jobs, results), head["cv_configs"])
     cost = {n: sum(r["records"][n]["seconds"] for r in results if n in r["records"])
             for n in ("stock", "original")}
     print(f"\nTesseract seconds over all pages: stock {cost['stock']:.1f}, first pass "
@@ -180,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wall {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}"
           " at end")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"knobs": knobs, "headline": head}, indent=1,
+    args.json.write_text(json.dumps({"knobs": knobs, "headline": head, "words": words}, indent=1,
                                     default=str))
     return 0
 

@@ -4,7 +4,8 @@ cross-validated choice of AUTO's defaults (``benchmarks/ocr_accuracy.py``).
 Per page: stock Tesseract (``tesseract FILE stdout --psm 3``), the page as given (AUTO's
 first pass), and on the page AUTO derives its variants from (``ready_page``) the straightened
 page (when skewed), one variant per cleanup step (all five, also the ones off by default)
-and the OSD rotation. A narrow page (``layout_psm`` gives the narrow psm) has its deskew and
+the OSD rotation; the first pass's paragraph count and whether it measured the text
+(``keeps_layout``). A narrow page (``layout_psm`` gives the narrow psm) has its deskew and
 cleanup variants recognised a second time with psm 3 (``NAME@psm3``): the narrow-psm
 ablation. Every record holds the text, Tesseract's score and character count, the seconds
 and the edit distance to the reference, so every configuration is chosen by arithmetic.
@@ -46,6 +47,8 @@ EVERYTHING = replace(EVERYTHING, preprocess=replace(
     EVERYTHING.preprocess, denoise=True, clahe=True, contrast=True, binarize=True,
     border_removal=True, confident_score=101.0))
 VERSION = "v1"
+# 2: the first pass's paragraph count and whether it measured the text size.
+META_VERSION = 2
 
 
 @dataclass
@@ -103,9 +106,14 @@ def stock_tesseract(path: Path) -> str:
 def is_cached(job: PageJob, data_dir: Path) -> bool:
     """Whether every variant of ``job``'s page is in the cache."""
     cache = _Cache(page_key((data_dir / job.file).read_bytes(), job))
-    meta = cache.get("_page")
-    return meta is not None and all((cache.dir / f"{n}.json").exists()
-                                    for n in meta["variants"])
+    return _complete(cache, cache.get("_page"))
+
+
+def _complete(cache: _Cache, meta: dict[str, Any] | None) -> bool:
+    """Whether ``meta`` (a page's ``_page`` record) is of this version and every variant it
+    lists is cached; variants added since are then recognised, the others read back."""
+    return (meta is not None and meta.get("meta_version") == META_VERSION
+            and all((cache.dir / f"{n}.json").exists() for n in meta["variants"]))
 
 
 def page_variants(job: PageJob, data_dir: Path) -> dict[str, Any]:
@@ -116,7 +124,8 @@ def page_variants(job: PageJob, data_dir: Path) -> dict[str, Any]:
     cache = _Cache(page_key(data, job))
     ref_len = len(normalize_text(job.gt, case_insensitive=True))
     meta = cache.get("_page")
-    if meta is not None and all((cache.dir / f"{n}.json").exists() for n in meta["variants"]):
+    if _complete(cache, meta):
+        assert meta is not None
         return {**meta, "records": {n: cache.get(n) for n in meta["variants"]}}
     page = next(p for p in iter_pages(data, EVERYTHING) if p.index == job.page)
     records: dict[str, dict[str, Any]] = {}
@@ -173,6 +182,8 @@ def page_variants(job: PageJob, data_dir: Path) -> dict[str, Any]:
         run("rotate", lambda: rotated(ready, osd["rotate"], options.preprocess))
     meta = {"name": "_page", "file": job.file, "page": job.page, "collection": job.collection,
             "ref_len": ref_len, "skewed": skewed, "narrow": narrow, "osd_s": osd["seconds"],
+            "meta_version": META_VERSION, "paragraphs": first.paragraph_count,
+            "sized": first.text_width is not None,
             "variants": sorted(records)}
     cache.put(meta)
     return {**meta, "records": records}

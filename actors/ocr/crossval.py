@@ -6,8 +6,9 @@ A configuration (:class:`Knob` values) picks one variant per page the way
 :func:`actors.ocr.pipeline.recognize_variants` and :func:`actors.ocr.pipeline.choose` do:
 the page as given wins outright when it is confident (``confident_score``) and not skewed;
 else the straightened page (skewed pages), the page as given, then one variant per enabled
-cleanup step (narrow pages read with the narrow psm when it is on) and the OSD rotation,
-compared with :func:`actors.ocr.pipeline.pick`.
+cleanup step (narrow pages read with the narrow psm when it is on; on a layout page,
+``layout_paragraphs``, none) and the OSD rotation, compared with
+:func:`actors.ocr.pipeline.pick`.
 
 For one knob, :func:`ablation` gives the in-sample CER of each value on all pages, and the
 cross-validated CER of the procedure that chose it: on each fold the value with the lowest
@@ -46,6 +47,8 @@ class PageVariants:
     skewed: bool = False
     narrow: bool = False
     stock_errors: int = 0
+    paragraphs: int = 1  # found by the first pass (the page as given) ...
+    sized: bool = True  # ... which read enough text to measure its size
 
 
 Config = dict[str, Any]
@@ -55,6 +58,7 @@ KNOBS: tuple[Knob, ...] = (
     *(Knob(step, (False, True)) for step in CLEANUPS),
     Knob("rotation", (False, True)),
     Knob("narrow_psm", (False, True)),
+    Knob("layout_paragraphs", (0, 3, 6, 12, 24)),
     Knob("min_char_share", (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)),
     Knob("min_gain", (0.0, 1.0, 2.0, 5.0)),
     Knob("confident_score", (101.0, 95.0, 92.0, 88.0, 85.0, 80.0)),
@@ -68,7 +72,11 @@ def candidates(page: PageVariants, config: Config) -> list[str]:
         return ["original"]
     suffix = "" if config["narrow_psm"] or not page.narrow else "@psm3"
     names = ([f"deskew{suffix}"] if page.skewed else []) + ["original"]
-    names += [f"{step}{suffix}" for step in CLEANUPS if config[step]]
+    need = config["layout_paragraphs"]
+    keeps_layout = (bool(need) and page.sized and not page.narrow and not page.skewed
+                    and page.paragraphs >= need)
+    if not keeps_layout:
+        names += [f"{step}{suffix}" for step in CLEANUPS if config[step]]
     if config["rotation"]:
         names.append("rotate")
     return [n for n in names if n in page.variants]
@@ -265,5 +273,6 @@ def config_of(options: OcrOptions) -> Config:
     pre = options.preprocess
     return {**{step: bool(getattr(pre, step)) for step in CLEANUPS},
             "rotation": pre.orientation, "narrow_psm": bool(pre.narrow_psm),
+            "layout_paragraphs": pre.layout_paragraphs,
             "min_char_share": pipeline.MIN_CHAR_SHARE, "min_gain": pipeline.MIN_GAIN,
             "confident_score": pre.confident_score}

@@ -54,7 +54,10 @@ class PreprocessOptions:
     is brought to ``target_text_px`` (0: by resolution only, as SINGLE does). A page whose
     text is narrow (at most ``narrow_width`` word heights wide: a receipt's single column)
     has its variants read with ``narrow_psm`` (6, one uniform block: item and price stay on
-    one line) instead of ``OcrOptions.psm``; ``narrow_psm=0`` turns that off.
+    one line) instead of ``OcrOptions.psm``; ``narrow_psm=0`` turns that off. A page that
+    is not narrow, not skewed, and whose first pass found at least ``layout_paragraphs``
+    paragraphs (a multi-column page, a table, a long document) keeps that first reading and
+    its layout: no cleanup variant, only the OSD rotation (0 turns that off).
     Defaults: chosen by cross-validation on ``data/ocr`` (``benchmarks/ocr_accuracy.py``,
     table 1): a step is on only when choosing it on the other pages lowers the CER of the
     held-out page (leave one page out) and does not raise it on a held-out collection.
@@ -80,11 +83,15 @@ class PreprocessOptions:
     target_text_px: float = 24.0
     narrow_psm: int = 6
     narrow_width: float = 32.0
+    layout_paragraphs: int = 3
 
     def __post_init__(self) -> None:
         if not 0 <= self.narrow_psm <= 13 or self.narrow_psm == 2:
             raise InvalidOptionsError(
                 f"narrow_psm must be 0 (off) or a psm 1..13 except 2, got {self.narrow_psm}")
+        if self.layout_paragraphs < 0:
+            raise InvalidOptionsError(
+                f"layout_paragraphs must be >= 0 (0: off), got {self.layout_paragraphs}")
         if self.target_text_px < 0:
             raise InvalidOptionsError(f"target_text_px must be >= 0, got {self.target_text_px}")
 

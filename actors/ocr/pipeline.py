@@ -197,19 +197,39 @@ MIN_VARIANT_BUDGET_S = 1.0
 SKEW_GATE_DEG = 1.0
 
 
+def is_narrow(first: Recognition, pre: PreprocessOptions) -> bool:
+    """Whether the text the first pass read is a narrow column of lines (a receipt): at most
+    ``narrow_width`` word heights wide, with lines of running text, not table cells."""
+    width = first.text_width
+    return (width is not None and width <= pre.narrow_width
+            and first.line_chars >= NARROW_MIN_LINE_CHARS)
+
+
 def layout_psm(first: Recognition, options: OcrOptions) -> int | None:
     """The psm for the variants of a page whose first pass read ``first``: ``narrow_psm``
-    when its text is a narrow column of lines (a receipt: psm 3 cuts labels and amounts
-    into separate blocks), else None (the request's psm). Only under the default automatic
-    segmentation (psm 3): a psm asked for is kept. Tables (lines of a few characters: cells)
-    keep psm 3, which reads them cell by cell."""
+    when its text is a narrow column of lines (:func:`is_narrow`; psm 3 cuts a receipt's
+    labels and amounts into separate blocks), else None (the request's psm). Only under the
+    default automatic segmentation (psm 3): a psm asked for is kept. Tables (lines of a few
+    characters: cells) keep psm 3, which reads them cell by cell."""
     pre = options.preprocess
-    if not pre.narrow_psm or options.psm != 3:
-        return None
-    width = first.text_width
-    if width is None or width > pre.narrow_width or first.line_chars < NARROW_MIN_LINE_CHARS:
+    if not pre.narrow_psm or options.psm != 3 or not is_narrow(first, pre):
         return None
     return pre.narrow_psm
+
+
+def keeps_layout(first: Recognition, ready: Variant, options: OcrOptions) -> bool:
+    """Whether AUTO keeps the first reading of a page, layout and all (a layout page: only
+    the OSD rotation may still replace it, no cleanup variant is read). So when its first
+    pass read enough text to measure (the text size is known: a faded page whose first pass
+    read little still tries every variant), the page is not narrow, not skewed, and that
+    pass found at least ``layout_paragraphs`` paragraphs. A cleanup variant is read on the
+    rescaled page, which Tesseract segments anew: on the two such pages of ``data/ocr``
+    where a cleanup won on confidence, the CER rose on both and the words read improved on
+    one only (``benchmarks/ocr_accuracy.py``, tables 1 to 3; ``benchmarks/ocr_blocks.py``)."""
+    pre = options.preprocess
+    return (bool(pre.layout_paragraphs) and abs(ready.skew) < SKEW_GATE_DEG
+            and first.text_width is not None and not is_narrow(first, pre)
+            and first.paragraph_count >= pre.layout_paragraphs)
 
 
 def ready_page(page: PageImage, options: OcrOptions, first: Recognition | None) -> Variant:
@@ -234,7 +254,7 @@ def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
     ``confident_score`` or the page is skewed (then the straightened page comes first), one
     variant per enabled cleanup step plus the OSD rotation, each on the page rescaled by the
     size of the text the first pass read and with the psm its layout calls for
-    (:func:`ready_page`).
+    (:func:`ready_page`); a layout page (:func:`keeps_layout`) gets the OSD rotation only.
     """
     pre = options.preprocess
     base = original(page, pre)
@@ -268,8 +288,8 @@ def recognize_variants(page: PageImage, options: OcrOptions) -> list[Variant]:
     skewed = abs(ready.skew) >= SKEW_GATE_DEG
     if (first.score >= pre.confident_score and not skewed) or out_of_time():
         return variants
-    candidates = [ready.derive(name, CLEANUPS[name](ready.image), name)
-                  for name in _enabled_cleanups(pre)]
+    cleanups = [] if keeps_layout(first, ready, options) else _enabled_cleanups(pre)
+    candidates = [ready.derive(name, CLEANUPS[name](ready.image), name) for name in cleanups]
     if skewed:
         # The straightened page goes first: the page as given must beat it to be kept.
         straight = ready.derive("deskew", ready.image, "straightened")

@@ -108,6 +108,12 @@ class Recognition:
         return extent / height
 
     @property
+    def paragraph_count(self) -> int:
+        """Paragraphs Tesseract's layout analysis found (the blank-line separated parts of
+        :attr:`text`): 1-2 on a simple page, tens on a multi-column page or a table."""
+        return len({(w.block, w.paragraph) for w in self.words})
+
+    @property
     def line_chars(self) -> float:
         """Median characters per line as Tesseract cut them: short for table cells and
         labels read apart from their values, 15 and more for running lines."""

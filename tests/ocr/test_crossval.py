@@ -113,3 +113,24 @@ def test_choose_no_longer_needs_ninety_percent_of_the_characters() -> None:
     assert choose([variant("original", 60.0, 10), variant("clahe", 60.5, 10)]).name == "clahe"
     assert choose([variant("original", 60.0, 10), variant("clahe", 60.0, 10)]).name == "original"
     assert not OcrOptions().preprocess.border_removal
+
+
+def test_a_layout_page_compares_the_page_as_given_with_its_rotation_only() -> None:
+    variants = {"original": (60.0, 500, 40), "clahe": (70.0, 500, 80), "deskew": (61.0, 500, 9),
+                "rotate": (30.0, 50, 400)}
+    config = neutral() | {"clahe": True, "rotation": True, "narrow_psm": True,
+                          "layout_paragraphs": 3}
+    long_page = PageVariants("multicol", "c", 1000, variants, paragraphs=12)
+    assert candidates(long_page, config) == ["original", "rotate"]
+    assert chosen(long_page, config) == "original"
+    assert candidates(long_page, config | {"layout_paragraphs": 0}) == [
+        "original", "clahe", "rotate"]
+    assert candidates(long_page, config | {"layout_paragraphs": 24}) == [
+        "original", "clahe", "rotate"]
+    # A receipt (narrow), a skewed page and a page whose text could not be measured (a faded
+    # page read as given) still try every variant.
+    for other in (PageVariants("r", "c", 1000, variants, narrow=True, paragraphs=12),
+                  PageVariants("u", "c", 1000, variants, sized=False, paragraphs=12)):
+        assert "clahe" in candidates(other, config)
+    skewed = PageVariants("s", "c", 1000, variants, skewed=True, paragraphs=12)
+    assert candidates(skewed, config)[:3] == ["deskew", "original", "clahe"]

@@ -256,3 +256,37 @@ def test_text_height_corrects_for_skew() -> None:
     assert rec.text_height_at(10.0) == pytest.approx(20, abs=1.5)
     assert rec.text_height_at(-10.0) == rec.text_height_at(10.0)
     assert Recognition(words=words[:3], text="").text_height is None  # too few words
+
+
+def _columns_page() -> PageImage:
+    """A two-column page of three paragraphs a column, with wide gutters and gaps."""
+    img = Image.new("L", (1700, 1400), 255)
+    canvas = np.asarray(img).copy()
+    for column, left in enumerate((60, 880)):
+        for paragraph in range(3):
+            lines = [SENTENCES[(column * 3 + paragraph + k) % len(SENTENCES)][:34]
+                     for k in range(3)]
+            block = np.asarray(text_page(lines, size=(760, 200), font_size=24, top=10))
+            top = 80 + paragraph * 420
+            canvas[top:top + 200, left:left + 760] = block
+    return PageImage(0, canvas, None)
+
+
+def test_a_multi_paragraph_page_keeps_its_first_reading() -> None:
+    page = _columns_page()
+    always = OcrOptions(preprocess=PreprocessOptions(confident_score=101.0))
+    variants = recognize_variants(page, always)
+    first = variants[0].recognition
+    assert first is not None and first.paragraph_count >= 3
+    assert first.text_width is not None and first.text_width > always.preprocess.narrow_width
+    # A layout page: no cleanup variant is read (the OSD rotation could still be).
+    assert [v.name for v in variants] == ["original"]
+    read = set(words_of(first.text))
+    assert {"sphinx", "quartz", "liquor", "nymph"} <= read, first.text
+    off = replace(always, preprocess=replace(always.preprocess, layout_paragraphs=0))
+    assert [v.name for v in recognize_variants(page, off)] == ["original", "clahe"]
+
+
+def test_layout_paragraphs_is_validated() -> None:
+    with pytest.raises(InvalidOptionsError):
+        PreprocessOptions(layout_paragraphs=-1)
