@@ -60,7 +60,7 @@ from actors.ocr.crossval import (
     neutral,
     subset,
 )
-from actors.ocr.metrics import bag_of_words_error, normalize_text
+from actors.ocr.metrics import bag_of_words_counts
 from actors.ocr.options import OcrOptions
 
 DATA = Path(os.environ.get("ARMILLARY_SHARED_DIR",
@@ -88,22 +88,21 @@ def _fmt(s: Scores) -> str:
     return f"{s.per_page:.4f}/{s.pooled:.4f}"
 
 
-def to_word_pages(jobs: list[PageJob], results: list[dict[str, Any]]) -> list[PageVariants]:
-    """The same pages scored by their words in any order: per variant, the words missed
-    plus the words added (``bag_of_words_error`` times the reference's word count) over the
-    reference's word count. Reading order does not count here, unlike in the CER: on
+def to_word_pages(jobs: list[PageJob], results: list[dict[str, Any]],
+                  pages: list[PageVariants]) -> list[PageVariants]:
+    """``pages`` (of ``results``, for ``jobs``) scored by their words in any order: per
+    variant, the words missed plus the words added over the reference's word count
+    (:func:`bag_of_words_counts`). Reading order does not count here, unlike in the CER: on
     multi-column pages and tables it tells recognition from order."""
-    pages = []
-    for job, result, page in zip(jobs, results, to_pages(results), strict=True):
-        recs = result["records"]
-        words = max(1, len(normalize_text(job.gt).split()))
-        errors = {n: round(bag_of_words_error(job.gt, rec["text"], case_insensitive=True)
-                           * words) for n, rec in recs.items()}
-        variants = {n: (score, chars, errors[n])
+    out = []
+    for job, result, page in zip(jobs, results, pages, strict=True):
+        counts = {n: bag_of_words_counts(job.gt, rec["text"], case_insensitive=True)
+                  for n, rec in result["records"].items()}
+        variants = {n: (score, chars, counts[n][0])
                     for n, (score, chars, _) in page.variants.items()}
-        pages.append(replace(page, ref_len=words, variants=variants,
-                             stock_errors=errors["stock"]))
-    return pages
+        out.append(replace(page, ref_len=max(1, counts["stock"][1]), variants=variants,
+                           stock_errors=counts["stock"][0]))
+    return out
 
 
 def word_table(pages: list[PageVariants], picked: dict[str, list[dict[str, Any]]]
@@ -220,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pages)} pages; load average {load0:.2f} at start")
     knobs = knob_table(pages, evaluate)
     head = headline(pages, evaluate)
-    words = word_table(to_word_pages(jobs, results), head["cv_configs"])
+    words = word_table(to_word_pages(jobs, results, pages), head["cv_configs"])
     cost = {n: sum(r["records"][n]["seconds"] for r in results if n in r["records"])
             for n in ("stock", "original")}
     print(f"\nTesseract seconds over all pages: stock {cost['stock']:.1f}, first pass "

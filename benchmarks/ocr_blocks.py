@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ocr_variants import PageJob, manifest_jobs
 
+from actors.ocr.crossval import Scores
 from actors.ocr.metrics import bag_of_words_error, levenshtein, normalize_text
+from actors.ocr.models import Word
+from actors.ocr.pipeline import pick
+from actors.ocr.recognize import Recognition
 
 DATA = Path(os.environ.get("ARMILLARY_SHARED_DIR",
                            Path(__file__).resolve().parents[2] / "shared")) / "data" / "ocr"
@@ -60,42 +65,49 @@ VARIANTS: dict[str, tuple[float, bool, int]] = {
 }
 MIN_BLOCKS = 2
 WORD_IOU = 0.5
-# A word: text, left, top, width, height, confidence, block, paragraph, line.
-WordRow = tuple[str, float, float, float, float, float, int, int, int]
 
 
-def read_variant(path: Path, name: str) -> list[WordRow]:
-    """The words of ``path`` read as variant ``name`` (boxes in page pixels), cached."""
+def _recognise(data: bytes, name: str) -> list[Word]:
+    """The words of the page file ``data`` read as variant ``name``, boxes in page pixels."""
+    import cv2
+    from PIL import Image
+
+    from actors.ocr import preprocess as pp
     from actors.ocr.recognize import recognize
 
-    key = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
-    cached = CACHE / key / f"{name}.json"
-    if cached.exists():
-        return [tuple(w) for w in json.loads(cached.read_text())]  # type: ignore[misc]
     if name == "stock":
-        rec = recognize(None, psm=3, encoded=path.read_bytes(), timeout_s=900)
-        scale = 1.0
-    else:
-        import cv2
-        from PIL import Image
+        return recognize(None, psm=3, encoded=data, timeout_s=900).words
+    scale, clahe, psm = VARIANTS[name]
+    source = Image.open(io.BytesIO(data))
+    image = np.array(source.convert("L"))
+    if clahe:
+        image = pp.clahe(image)
+    if scale != 1.0:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    dpi = source.info.get("dpi", (None,))[0]
+    rec = recognize(image, psm=psm, dpi=dpi * scale if dpi else None, timeout_s=900)
+    return [replace(w, left=w.left / scale, top=w.top / scale,  # type: ignore[arg-type]
+                    width=w.width / scale, height=w.height / scale) for w in rec.words]
 
-        from actors.ocr import preprocess as pp
 
-        scale, clahe, psm = VARIANTS[name]
-        image = np.array(Image.open(path).convert("L"))
-        if clahe:
-            image = pp.clahe(image)
-        if scale != 1.0:
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        dpi = Image.open(path).info.get("dpi", (None,))[0]
-        rec = recognize(image, psm=psm, dpi=dpi * scale if dpi else None, timeout_s=900)
-    words = [(w.text, w.left / scale, w.top / scale, w.width / scale, w.height / scale,
-              w.confidence, w.block, w.paragraph, w.line) for w in rec.words]
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(json.dumps(words))
-    tmp.replace(cached)
-    return words  # type: ignore[return-value]
+def read_variants(path: Path) -> dict[str, Recognition]:
+    """Every reading of the page file ``path`` (stock and :data:`VARIANTS`), cached per
+    file content and variant."""
+    data = path.read_bytes()
+    folder = CACHE / hashlib.sha256(data).hexdigest()[:24]
+    readings = {}
+    for name in ("stock", *VARIANTS):
+        cached = folder / f"{name}.json"
+        if cached.exists():
+            words = [Word(*row) for row in json.loads(cached.read_text())]
+        else:
+            words = _recognise(data, name)
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_text(json.dumps([astuple(w) for w in words]))
+            tmp.replace(cached)
+        readings[name] = Recognition(words, text="")
+    return readings
 
 
 @dataclass
@@ -103,89 +115,81 @@ class Page:
     name: str
     collection: str
     reference: str  # normalised
-    readings: dict[str, list[WordRow]]
+    readings: dict[str, Recognition]
 
 
 def load_page(job: PageJob) -> Page:
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    path = DATA / job.file
-    readings = {name: read_variant(path, name) for name in ("stock", *VARIANTS)}
     return Page(Path(job.file).stem, job.collection,
-                normalize_text(job.gt, case_insensitive=True), readings)
+                normalize_text(job.gt, case_insensitive=True), read_variants(DATA / job.file))
 
 
 # -- choosers (plain functions of the readings; no reference) ---------------------------------
 
 
-def score(words: Sequence[WordRow]) -> tuple[float, int]:
-    """Character-weighted confidence and character count (AUTO's page score)."""
-    chars = sum(len(w[0]) for w in words)
-    conf = sum(w[5] * len(w[0]) for w in words) / chars if chars else 0.0
-    return conf, chars
+def _score(words: list[Word]) -> tuple[float, int]:
+    """AUTO's page score (character-weighted confidence) and character count of ``words``."""
+    rec = Recognition(words, text="")
+    return rec.score, rec.char_count
 
 
-def text_of(words: Sequence[WordRow]) -> str:
+def text_of(words: Sequence[Word]) -> str:
     lines: list[list[str]] = []
     last = None
     for w in words:
-        if (w[6], w[7], w[8]) != last:
+        if (w.block, w.paragraph, w.line) != last:
             lines.append([])
-            last = (w[6], w[7], w[8])
-        lines[-1].append(w[0])
+            last = (w.block, w.paragraph, w.line)
+        lines[-1].append(w.text)
     return "\n".join(" ".join(line) for line in lines)
 
 
-def _centres(words: Sequence[WordRow]) -> np.ndarray:
-    return np.array([[w[1] + w[3] / 2, w[2] + w[4] / 2] for w in words]).reshape(-1, 2)
+def _centres(words: Sequence[Word]) -> np.ndarray:
+    return np.array([[w.left + w.width / 2, w.top + w.height / 2] for w in words]).reshape(-1, 2)
 
 
 def choose_page(page: Page, names: Sequence[str], gain: float, share: float) -> str:
-    best = page.readings["stock"]
-    best_score = score(best)
-    for name in names:
-        s = score(page.readings[name])
-        if s[1] >= share * best_score[1] and s[0] > best_score[0] + gain:
-            best, best_score = page.readings[name], s
-    return text_of(best)
+    readings = [page.readings[n].words for n in ("stock", *names)]
+    best = pick([_score(words) for words in readings], min_gain=gain, min_char_share=share)
+    return text_of(readings[best])
 
 
 def choose_block(page: Page, names: Sequence[str], gain: float, share: float) -> str:
-    base = page.readings["stock"]
-    blocks: dict[int, list[WordRow]] = {}
-    for w in base:
-        blocks.setdefault(w[6], []).append(w)
-    centres = {n: _centres(page.readings[n]) for n in names}
+    blocks: dict[int, list[Word]] = {}
+    for w in page.readings["stock"].words:
+        blocks.setdefault(w.block, []).append(w)
+    centres = {n: _centres(page.readings[n].words) for n in names}
     parts = []
     for words in blocks.values():
-        box = (min(w[1] for w in words) - 4, min(w[2] for w in words) - 4,
-               max(w[1] + w[3] for w in words) + 4, max(w[2] + w[4] for w in words) + 4)
-        best, best_score = words, score(words)
+        box = (min(w.left for w in words) - 4, min(w.top for w in words) - 4,
+               max(w.left + w.width for w in words) + 4,
+               max(w.top + w.height for w in words) + 4)
+        readings = [words]
         for name in names:
             c = centres[name]
             inside = np.nonzero((c[:, 0] >= box[0]) & (c[:, 0] <= box[2])
                                 & (c[:, 1] >= box[1]) & (c[:, 1] <= box[3]))[0]
-            cand = [page.readings[name][i] for i in inside]
-            s = score(cand)
-            if s[1] >= share * best_score[1] and s[0] > best_score[0] + gain:
-                best, best_score = cand, s
-        parts.append(text_of(best))
+            readings.append([page.readings[name].words[i] for i in inside])
+        best = pick([_score(r) for r in readings], min_gain=gain, min_char_share=share)
+        parts.append(text_of(readings[best]))
     return "\n\n".join(parts)
 
 
-def _boxes(words: Sequence[WordRow]) -> np.ndarray:
-    return np.array([[w[1], w[2], w[1] + w[3], w[2] + w[4]] for w in words]).reshape(-1, 4)
+def _boxes(words: Sequence[Word]) -> np.ndarray:
+    return np.array([[w.left, w.top, w.left + w.width, w.top + w.height]
+                     for w in words]).reshape(-1, 4)
 
 
 def choose_word(page: Page, names: Sequence[str], gain: float, share: float) -> str:
     del share  # one word for one word
-    base = list(page.readings["stock"])
+    base = list(page.readings["stock"].words)
     if not base:
         return ""
     b = _boxes(base)
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    conf = np.array([w[5] for w in base])
+    conf = np.array([w.confidence for w in base])
     for name in names:
-        other = page.readings[name]
+        other = page.readings[name].words
         if not other:
             continue
         o = _boxes(other)
@@ -199,9 +203,9 @@ def choose_word(page: Page, names: Sequence[str], gain: float, share: float) -> 
         matched = iou >= WORD_IOU
         for i in np.nonzero(matched.sum(axis=1) == 1)[0]:
             j = int(np.argmax(matched[i]))
-            if other[j][5] > conf[i] + gain:
-                base[i] = (other[j][0], *base[i][1:5], other[j][5], *base[i][6:])  # type: ignore[assignment]
-                conf[i] = other[j][5]
+            if other[j].confidence > conf[i] + gain:
+                base[i] = replace(base[i], text=other[j].text, confidence=other[j].confidence)
+                conf[i] = other[j].confidence
     return text_of(base)
 
 
@@ -228,12 +232,10 @@ class Errors:
     bow: np.ndarray
     lengths: np.ndarray
 
-    def pooled(self, ix: np.ndarray | None = None) -> float:
+    def cer(self, ix: np.ndarray | None = None) -> Scores:
+        """Per-page and pooled CER of the pages ``ix`` (all by default)."""
         ix = np.arange(len(self.edits)) if ix is None else ix
-        return float(self.edits[ix].sum() / self.lengths[ix].sum())
-
-    def per_page(self) -> float:
-        return float(np.mean(self.edits / self.lengths))
+        return Scores.of(self.edits[ix], self.lengths[ix])
 
 
 def errors_of(pages: Sequence[Page], texts: Sequence[str]) -> Errors:
@@ -253,7 +255,7 @@ def leave_one_page_out(table: list[Errors]) -> tuple[Errors, list[int]]:
     picks, edits, bows = [], [], []
     for held in range(n):
         train = np.array([i for i in range(n) if i != held])
-        best = min(range(len(table)), key=lambda c: (round(table[c].pooled(train), 9), c))
+        best = min(range(len(table)), key=lambda c: (round(table[c].cer(train).pooled, 9), c))
         picks.append(best)
         edits.append(table[best].edits[held])
         bows.append(table[best].bow[held])
@@ -275,40 +277,40 @@ def main(argv: list[str] | None = None) -> int:
             if j.collection in COLLECTIONS]
     with ProcessPoolExecutor(args.workers) as pool:
         pages = [p for p in pool.map(load_page, jobs)
-                 if len({w[6] for w in p.readings["stock"]}) >= MIN_BLOCKS]
+                 if len({w.block for w in p.readings["stock"].words}) >= MIN_BLOCKS]
     print(f"{len(pages)} multi-block pages ({', '.join(COLLECTIONS)}); load average "
           f"{load0:.2f} at start")
     grid = configs()
-    stock = errors_of(pages, [text_of(p.readings["stock"]) for p in pages])
+    stock = errors_of(pages, [text_of(p.readings["stock"].words) for p in pages])
     rows: list[dict[str, Any]] = [{
         "reading": "stock `tesseract --psm 3`", "in-sample best": "-",
-        "CER pooled": stock.pooled(), "CER per page": stock.per_page(),
+        "CER pooled": stock.cer().pooled, "CER per page": stock.cer().per_page,
         "bag of words": float(stock.bow.mean())}]
     for single in VARIANTS:
-        e = errors_of(pages, [text_of(p.readings[single]) for p in pages])
+        e = errors_of(pages, [text_of(p.readings[single].words) for p in pages])
         rows.append({"reading": f"whole page {single}", "in-sample best": "-",
-                     "CER pooled": e.pooled(), "CER per page": e.per_page(),
+                     "CER pooled": e.cer().pooled, "CER per page": e.cer().per_page,
                      "bag of words": float(e.bow.mean())})
     for chooser_name, chooser in CHOOSERS.items():
         table = [errors_of(pages, [chooser(p, names, gain, share) for p in pages])
                  for names, gain, share in grid]
-        best = min(range(len(grid)), key=lambda c: (round(table[c].pooled(), 9), c))
+        best = min(range(len(grid)), key=lambda c: (round(table[c].cer().pooled, 9), c))
         held, picks = leave_one_page_out(table)
         names, gain, share = grid[best]
         label = f"{'+'.join(names) or 'stock'} gain {gain:g} share {share:g}"
         rows.append({"reading": f"{chooser_name} chooser, in-sample best", "in-sample best":
-                     label, "CER pooled": table[best].pooled(),
-                     "CER per page": table[best].per_page(),
+                     label, "CER pooled": table[best].cer().pooled,
+                     "CER per page": table[best].cer().per_page,
                      "bag of words": float(table[best].bow.mean())})
         rows.append({"reading": f"{chooser_name} chooser, leave one page out",
                      "in-sample best": f"{sum(p != 0 for p in picks)}/{len(picks)} folds "
-                     "chose a variant", "CER pooled": held.pooled(),
-                     "CER per page": held.per_page(), "bag of words": float(held.bow.mean())})
+                     "chose a variant", "CER pooled": held.cer().pooled,
+                     "CER per page": held.cer().per_page, "bag of words": float(held.bow.mean())})
     print("\n| reading | configuration | CER pooled | vs stock | CER per page | bag of words |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['reading']} | {r['in-sample best']} | {r['CER pooled']:.4f} | "
-              f"{r['CER pooled'] / stock.pooled():.3f}x | {r['CER per page']:.4f} | "
+              f"{r['CER pooled'] / stock.cer().pooled:.3f}x | {r['CER per page']:.4f} | "
               f"{r['bag of words']:.4f} |")
     print("\nper page, stock CER / bag of words:")
     for p, e, b in zip(pages, stock.edits / stock.lengths, stock.bow, strict=True):

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from actors.ocr.options import OcrOptions
-from actors.ocr.pipeline import CLEANUPS, pick
+from actors.ocr.pipeline import CLEANUPS, is_layout_page, pick
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,8 @@ def candidates(page: PageVariants, config: Config) -> list[str]:
         return ["original"]
     suffix = "" if config["narrow_psm"] or not page.narrow else "@psm3"
     names = ([f"deskew{suffix}"] if page.skewed else []) + ["original"]
-    need = config["layout_paragraphs"]
-    keeps_layout = (bool(need) and page.sized and not page.narrow and not page.skewed
-                    and page.paragraphs >= need)
-    if not keeps_layout:
+    if not is_layout_page(paragraphs=page.paragraphs, sized=page.sized, narrow=page.narrow,
+                          skewed=page.skewed, need=config["layout_paragraphs"]):
         names += [f"{step}{suffix}" for step in CLEANUPS if config[step]]
     if config["rotation"]:
         names.append("rotate")

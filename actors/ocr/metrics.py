@@ -56,14 +56,22 @@ def wer(reference: str, hypothesis: str, *, case_insensitive: bool = False) -> f
     return levenshtein(ref, hyp) / len(ref)
 
 
-def bag_of_words_error(reference: str, hypothesis: str, *,
-                       case_insensitive: bool = False) -> float:
-    """Words missed plus words not in the reference, over the reference's word count, with
-    words compared as multisets: 0 when the same words were read in any order. A substituted
-    word counts twice (one missed, one spurious), unlike WER."""
+def bag_of_words_counts(reference: str, hypothesis: str, *,
+                        case_insensitive: bool = False) -> tuple[int, int]:
+    """(words missed plus words not in the reference, the reference's word count), with words
+    compared as multisets: no error when the same words were read in any order."""
     ref = Counter(normalize_text(reference, case_insensitive=case_insensitive).split())
     hyp = Counter(normalize_text(hypothesis, case_insensitive=case_insensitive).split())
-    total = sum(ref.values())
+    return sum((ref - hyp).values()) + sum((hyp - ref).values()), sum(ref.values())
+
+
+def bag_of_words_error(reference: str, hypothesis: str, *,
+                       case_insensitive: bool = False) -> float:
+    """:func:`bag_of_words_counts` as a rate over the reference's words: 0 when the same
+    words were read in any order. A substituted word counts twice (one missed, one
+    spurious), unlike WER."""
+    errors, total = bag_of_words_counts(reference, hypothesis,
+                                        case_insensitive=case_insensitive)
     if not total:
-        return 0.0 if not hyp else 1.0
-    return (sum((ref - hyp).values()) + sum((hyp - ref).values())) / total
+        return 0.0 if not errors else 1.0
+    return errors / total

@@ -227,9 +227,16 @@ def keeps_layout(first: Recognition, ready: Variant, options: OcrOptions) -> boo
     where a cleanup won on confidence, the CER rose on both and the words read improved on
     one only (``benchmarks/ocr_accuracy.py``, tables 1 to 3; ``benchmarks/ocr_blocks.py``)."""
     pre = options.preprocess
-    return (bool(pre.layout_paragraphs) and abs(ready.skew) < SKEW_GATE_DEG
-            and first.text_width is not None and not is_narrow(first, pre)
-            and first.paragraph_count >= pre.layout_paragraphs)
+    return is_layout_page(paragraphs=first.paragraph_count, sized=first.text_width is not None,
+                          narrow=is_narrow(first, pre),
+                          skewed=abs(ready.skew) >= SKEW_GATE_DEG, need=pre.layout_paragraphs)
+
+
+def is_layout_page(*, paragraphs: int, sized: bool, narrow: bool, skewed: bool,
+                   need: int) -> bool:
+    """The rule of :func:`keeps_layout` on the facts of a page's first pass (also replayed
+    by :mod:`actors.ocr.crossval`); ``need`` 0 turns it off."""
+    return bool(need) and sized and not narrow and not skewed and paragraphs >= need
 
 
 def ready_page(page: PageImage, options: OcrOptions, first: Recognition | None) -> Variant:
